@@ -1,0 +1,74 @@
+"""Small helpers that build test data in code."""
+
+import datetime
+import itertools
+
+from django.contrib.auth.models import Group, User
+
+from dialogue.models import Dialogue, Organization, Passage, Person, Theme
+from tracker.models import Recommendation, Status
+
+_counter = itertools.count(1)
+
+
+def make_user(username: str | None = None, *, role: str | None = None, **fields) -> User:
+    """A user with a known password ("pw-" + username), in the group ``role`` if given."""
+    username = username or f"user{next(_counter)}"
+    user = User.objects.create_user(username=username, password=f"pw-{username}", **fields)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def make_status(name: str | None = None, **fields) -> Status:
+    n = next(_counter)
+    name = name or f"Status {n}"
+    defaults = {
+        "slug": f"status-{n}",
+        "order": 1000 + n,
+        "colour": "#333333",
+        "progress": 0,
+        "definition": f"{name}.",
+    }
+    return Status.objects.create(name=name, **{**defaults, **fields})
+
+
+def make_dialogue(title: str | None = None, **fields) -> Dialogue:
+    n = next(_counter)
+    convener, _ = Organization.objects.get_or_create(name="Test Convener")
+    defaults = {
+        "slug": f"dialogue-{n}",
+        "convener": convener,
+        "date": datetime.date(2024, 1, 1) + datetime.timedelta(days=n),
+    }
+    return Dialogue.objects.create(title=title or f"Dialogue {n}", **{**defaults, **fields})
+
+
+def make_person(family_name: str = "DOE", given_name: str = "Jane", **fields) -> Person:
+    return Person.objects.create(family_name=family_name, given_name=given_name, **fields)
+
+
+def make_passage(dialogue: Dialogue, number: int, text: str = "A passage.") -> Passage:
+    return Passage.objects.create(
+        dialogue=dialogue, number=number, anchor=f"passage-{number}", text=text
+    )
+
+
+def make_theme(name: str | None = None) -> Theme:
+    n = next(_counter)
+    return Theme.objects.create(name=name or f"Theme {n}", slug=f"theme-{n}")
+
+
+def make_recommendation(
+    dialogue: Dialogue | None = None, *, status: Status | None = None, **fields
+) -> Recommendation:
+    dialogue = dialogue or make_dialogue()
+    number = fields.pop("number", None) or (dialogue.recommendations.count() + 1)
+    return Recommendation.objects.create(
+        dialogue=dialogue,
+        number=number,
+        title=fields.pop("title", f"Recommendation {number}"),
+        text=fields.pop("text", f"The full text of recommendation {number}."),
+        status=status or Status.objects.order_by("order").first() or make_status("Not started"),
+        **fields,
+    )
