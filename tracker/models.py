@@ -133,6 +133,13 @@ class Recommendation(models.Model):
     def __str__(self) -> str:
         return f"{self.number}. {self.title}"
 
+    @property
+    def is_overdue(self) -> bool:
+        """The review date has passed and the item is still open (reads ``status``)."""
+        return bool(
+            self.next_review and self.next_review < timezone.localdate() and self.status.is_open
+        )
+
 
 class StatusUpdate(models.Model):
     """A rated change of status. Immutable: a correction is a new update."""
@@ -144,6 +151,7 @@ class StatusUpdate(models.Model):
     to_status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(help_text="The recommendation's version this produced.")
     rationale = models.TextField()
     evidence_source = models.TextField(blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
@@ -194,6 +202,7 @@ class FieldChange(models.Model):
     new_label = models.CharField(max_length=200, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(help_text="The recommendation's version this produced.")
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -117,6 +117,7 @@ def recommendation_change(
                 to_status=changes["status"],
                 by=by,
                 at=now,
+                version=based_on_version + 1,
                 rationale=rationale,
                 evidence_source=evidence_source.strip(),
                 evidence_url=evidence_url.strip(),
@@ -132,6 +133,7 @@ def recommendation_change(
                 new_label=new.label,
                 by=by,
                 at=now,
+                version=based_on_version + 1,
             )
             for field, value in changes.items()
             if field != "status"
@@ -192,8 +194,22 @@ def status_change_bulk(
     return len(to_change)
 
 
-def note_add(*, recommendation: Recommendation, by: AbstractBaseUser, text: str) -> Note:
+def note_add(
+    *,
+    recommendation: Recommendation,
+    by: AbstractBaseUser,
+    text: str,
+    based_on_version: int | None = None,
+) -> Note:
+    """Add a note. A note changes nothing, so it does not bump the version; but one
+    written against an older version is refused, so that its author first sees
+    what changed."""
     text = text.strip()
     if not text:
         raise ChangeError("A note needs some text.")
-    return Note.objects.create(recommendation=recommendation, author=by, text=text)
+    with transaction.atomic():
+        if based_on_version is not None:
+            current = Recommendation.objects.get(pk=recommendation.pk)
+            if current.version != based_on_version:
+                raise ConflictError(current, based_on_version)
+        return Note.objects.create(recommendation=recommendation, author=by, text=text)

@@ -6,4 +6,23 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("status-colours.css", views.status_css, name="status_css"),
+    path("recommendations/", views.recommendation_list, name="recommendation_list"),
+    path("recommendations/<int:pk>/", views.recommendation_detail, name="recommendation_detail"),
+    path(
+        "recommendations/<int:pk>/status",
+        views.recommendation_status,
+        name="recommendation_status",
+    ),
+    path("recommendations/<int:pk>/notes", views.recommendation_note, name="recommendation_note"),
+    path("recommendations/<int:pk>/owner", views.recommendation_owner, name="recommendation_owner"),
+    path(
+        "recommendations/<int:pk>/priority",
+        views.recommendation_priority,
+        name="recommendation_priority",
+    ),
+    path(
+        "recommendations/<int:pk>/review",
+        views.recommendation_review,
+        name="recommendation_review",
+    ),
 ]

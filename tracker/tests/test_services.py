@@ -131,6 +131,7 @@ def test_the_database_refuses_a_status_update_without_rationale(statuses):
             from_status=statuses[0],
             to_status=statuses[1],
             by=make_user(),
+            version=2,
             rationale="",
         )
 

@@ -1,0 +1,11 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def display_name(user) -> str:
+    """A user's full name, or their username; "nobody" for no user."""
+    if user is None:
+        return "nobody"
+    return user.get_full_name() or user.get_username()

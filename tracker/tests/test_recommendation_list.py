@@ -1,0 +1,234 @@
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from dialogue.models import Theme
+from tracker import services
+from tracker.models import Actor, Recommendation, Status
+from tracker.tests.helpers import make_dialogue, make_recommendation, make_user
+
+URL = reverse("recommendation_list")
+pytestmark = pytest.mark.usefixtures("vocabulary")
+
+
+@pytest.fixture
+def analyst(client):
+    user = make_user("ana", role="Analyst")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def data(analyst):
+    """Six recommendations in two dialogues, each differing in one filtered field."""
+    status = {s.slug: s for s in Status.objects.all()}
+    china, sma = Theme.objects.get(slug="china"), Theme.objects.get(slug="burden-sharing")
+    us, rok = Actor.objects.get(code="US"), Actor.objects.get(code="ROK")
+    other = make_user("olga", role="Analyst")
+    older = make_dialogue("Older dialogue", date=datetime.date(2019, 5, 1))
+    newer = make_dialogue("Newer dialogue", date=datetime.date(2021, 5, 1))
+    today = timezone.localdate()
+    rows = {
+        "a": make_recommendation(
+            newer, number=1, title="Alpha joint vision", status=status["not-started"]
+        ),
+        "b": make_recommendation(
+            newer,
+            number=2,
+            title="Bravo SMA",
+            status=status["stalled"],
+            owner=analyst,
+            next_review=today - datetime.timedelta(days=3),
+        ),
+        "c": make_recommendation(
+            newer,
+            number=3,
+            title="Charlie China",
+            status=status["on-track"],
+            owner=other,
+            next_review=today + datetime.timedelta(days=30),
+        ),
+        "d": make_recommendation(
+            older,
+            number=1,
+            title="Delta deterrence",
+            status=status["implemented"],
+            owner=analyst,
+            next_review=today - datetime.timedelta(days=10),
+            text="Extended deterrence must be strengthened.",
+        ),
+        "e": make_recommendation(older, number=2, title="Echo", status=status["stalled"]),
+        "f": make_recommendation(
+            older,
+            number=3,
+            title="Foxtrot",
+            status=status["not-started"],
+            next_review=today + datetime.timedelta(days=1),
+        ),
+    }
+    rows["b"].themes.add(sma)
+    rows["c"].themes.add(china)
+    rows["e"].themes.add(china, sma)
+    rows["a"].actors.add(us, rok)
+    rows["c"].actors.add(rok)
+    services.note_add(recommendation=rows["f"], by=other, text="Watch the TCOG revival closely.")
+    # Last changes, oldest to newest: f, e, d, c, b, a; then "e" changes again.
+    for age, key in enumerate("abcdef"):
+        Recommendation.objects.filter(pk=rows[key].pk).update(
+            updated_at=timezone.now() - datetime.timedelta(days=age + 1)
+        )
+    Recommendation.objects.filter(pk=rows["e"].pk).update(updated_at=timezone.now())
+    return {"rows": rows, "older": older, "newer": newer, "other": other}
+
+
+def listed(client, **params) -> list[str]:
+    response = client.get(URL, params)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    return [r.title.split()[0][0].lower() for r in response.context["page"].object_list]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, "abcdef"),
+        ({"status": "stalled"}, "be"),
+        ({"status": ["stalled", "implemented"]}, "bde"),
+        ({"theme": "china"}, "ce"),
+        ({"theme": "burden-sharing", "status": "stalled"}, "be"),
+        ({"actor": "ROK"}, "ac"),
+        ({"actor": "US"}, "a"),
+        ({"owner": "me"}, "bd"),
+        ({"owner": "nobody"}, "aef"),
+        ({"owner": "olga"}, "c"),
+        ({"overdue": "on"}, "b"),  # "d" is overdue by date but Implemented (closed)
+        ({"q": "bravo"}, "b"),
+        ({"q": "DETERRENCE strengthened"}, "d"),  # every word, in title or text
+        ({"q": "tcog"}, "f"),  # found in a note
+        ({"q": "nothing-like-this"}, ""),
+        ({"sort": "status"}, "afcbed"),
+        ({"sort": "review"}, "dbfcae"),
+        ({"sort": "changed"}, "eabcdf"),
+    ],
+)
+def test_each_filter_search_and_sort_returns_exactly_the_matching_rows(
+    client, data, params, expected
+):
+    assert "".join(listed(client, **params)) == expected
+
+
+def test_the_dialogue_filter(client, data):
+    assert listed(client, dialogue=data["older"].slug) == ["d", "e", "f"]
+
+
+def test_sort_by_number_puts_the_newest_dialogue_first(client, data):
+    assert listed(client, sort="number") == list("abcdef")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "no-such-status"},
+        {"theme": "<script>alert(1)</script>"},
+        {"actor": "Atlantis"},
+        {"owner": "ghost"},
+        {"dialogue": "nope"},
+        {"sort": "-drop table"},
+        {"q": "x" * 201},
+    ],
+)
+def test_bad_filter_values_get_a_400_with_the_reason(client, data, params):
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "These filters could not be applied" in page
+    assert "<script>alert(1)</script>" not in page
+    assert list(response.context["page"].object_list) == []
+
+
+@pytest.mark.parametrize("number", ["abc", "0", "-1", "99999", "1.5", ""])
+def test_bad_page_numbers_show_a_page_not_an_error(client, data, number):
+    response = client.get(URL, {"page": number})
+    assert response.status_code == 200
+
+
+def test_a_search_with_sql_and_regex_syntax_is_harmless(client, data):
+    for q in ["'; DROP TABLE tracker_recommendation; --", ".*", "[a-z]+", "%", "_", "\\"]:
+        assert client.get(URL, {"q": q}).status_code == 200
+    assert Recommendation.objects.count() == 6
+
+
+def test_an_empty_result_says_so_and_offers_to_clear(client, data):
+    page = client.get(URL, {"q": "nothing-like-this"}).content.decode()
+    assert "No recommendations match these filters." in page
+    assert f'href="{URL}"' in page
+
+
+def test_htmx_gets_only_the_results_fragment(client, data):
+    response = client.get(URL, {"status": "stalled"}, headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<section id="results"')
+    assert "<html" not in page
+    assert "Bravo SMA" in page and "Alpha joint vision" not in page
+
+
+def test_filters_are_in_the_query_string_and_kept_by_pagination(client, analyst):
+    dialogue = make_dialogue()
+    stalled = Status.objects.get(slug="stalled")
+    for number in range(1, 31):
+        make_recommendation(dialogue, number=number, status=stalled)
+    page = client.get(URL, {"status": "stalled", "sort": "number"}).content.decode()
+    assert "?status=stalled&amp;sort=number&amp;page=2" in page
+    second = client.get(URL, {"status": "stalled", "sort": "number", "page": 2})
+    assert [r.number for r in second.context["page"].object_list] == list(range(26, 31))
+
+
+def test_my_recommendations_lists_mine_due_first(client, data):
+    assert listed(client, owner="me", sort="review") == ["d", "b"]
+    nav = client.get(URL).content.decode()
+    assert "?owner=me&amp;sort=review" in nav
+
+
+def test_anonymous_users_are_sent_to_log_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def _fill(count: int) -> None:
+    statuses = list(Status.objects.all())
+    themes = list(Theme.objects.all())
+    actors = list(Actor.objects.all())
+    owners = [make_user(role="Analyst") for _ in range(3)]
+    dialogue = make_dialogue()
+    for n in range(count):
+        recommendation = make_recommendation(
+            dialogue,
+            number=n + 1,
+            status=statuses[n % len(statuses)],
+            owner=owners[n % 3] if n % 4 else None,
+        )
+        recommendation.themes.add(themes[n % len(themes)])
+        recommendation.actors.add(actors[n % len(actors)])
+
+
+def _queries(client, params: dict) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(URL, params).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("params", [{}, {"status": "stalled", "q": "the"}, {"page": "2"}])
+def test_the_list_runs_the_same_number_of_queries_at_5_and_500(
+    client, analyst, params, django_assert_max_num_queries
+):
+    _fill(5)
+    small = _queries(client, params)
+    _fill(495)
+    assert Recommendation.objects.count() == 500
+    with django_assert_max_num_queries(small):
+        client.get(URL, params)
