@@ -20,6 +20,7 @@ install: $(BIN)/.installed
 run: install
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_seed
+	$(if $(DEMO),$(BIN)/python manage.py load_demo)
 	$(BIN)/python manage.py ensure_login
 	@echo "Serving http://$(HOST):$(PORT)/ — log in with the account above (Ctrl-C stops)."
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)

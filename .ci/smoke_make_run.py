@@ -2,8 +2,8 @@
 
 Clones the committed HEAD into a temporary folder, runs `make run` there (which
 creates .venv, installs, migrates, loads the seed and serves), logs in with the
-password given through TRACKER_ADMIN_PASSWORD and checks that the home page shows
-the seed dialogue. Then edits a recommendation, runs `make run` a second time and
+password given through TRACKER_ADMIN_PASSWORD and checks that the dashboard and the
+dialogue page show the seed dialogue. Then edits a recommendation, runs `make run` a second time and
 checks that the edit survived (the seed loads once). Exits non-zero on failure.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SEED_TITLE = "US-ROK Strategic Dialogue"
 FIRST_RECOMMENDATION = "The US and ROK should work on a joint vision for the alliance"
+DIALOGUE_PAGE = "/dialogues/us-rok-strategic-dialogue-2020/"
 
 
 def free_port() -> int:
@@ -70,7 +71,8 @@ def stop(server: subprocess.Popen) -> str:
     return output
 
 
-def logged_in_home(base: str, password: str) -> str:
+def logged_in_pages(base: str, password: str, *paths: str) -> list[str]:
+    """Log in as admin, land on the dashboard, then fetch ``paths``."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     with opener.open(f"{base}/") as response:  # redirected to the login page
@@ -85,7 +87,11 @@ def logged_in_home(base: str, password: str) -> str:
     )
     with opener.open(request) as response:
         assert response.url == f"{base}/", f"login did not land on /: {response.url}"
-        return response.read().decode()
+        pages = [response.read().decode()]
+    for path in paths:
+        with opener.open(f"{base}{path}") as response:
+            pages.append(response.read().decode())
+    return pages
 
 
 def main() -> None:
@@ -99,11 +105,11 @@ def main() -> None:
         server = start(clone, port, password)
         try:
             wait_until_up(base, server)
-            home = logged_in_home(base, password)
+            home, dialogue = logged_in_pages(base, password, DIALOGUE_PAGE)
         finally:
             output = stop(server)
-        assert SEED_TITLE in home, "the home page does not show the seed dialogue"
-        assert FIRST_RECOMMENDATION in home, "the home page does not show the recommendations"
+        assert SEED_TITLE in home, "the dashboard does not show the seed dialogue"
+        assert FIRST_RECOMMENDATION in dialogue, "the dialogue page lacks the recommendations"
         assert "Created the superuser 'admin'" in output, output
         print("first make run: served the seed dialogue after login")
 
@@ -124,10 +130,10 @@ def main() -> None:
         server = start(clone, port, password)
         try:
             wait_until_up(base, server)
-            home = logged_in_home(base, password)
+            _, listing = logged_in_pages(base, password, "/recommendations/")
         finally:
             output = stop(server)
-        assert edited in home, "a second make run lost an edit"
+        assert edited in listing, "a second make run lost an edit"
         assert "Seed data already present" in output, output
         print("second make run: kept the data and the edit")
 

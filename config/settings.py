@@ -136,3 +136,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Days without any change after which an open recommendation counts as stale.
+TRACKER_STALE_DAYS = int(os.environ.get("TRACKER_STALE_DAYS", "90"))

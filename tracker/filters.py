@@ -1,17 +1,25 @@
 """The recommendation list's filters and sorts, read from the query string.
 
 Every value is validated as a form field: a bad value makes the filter set
-invalid, and the list answers 400 with the reason instead of guessing.
+invalid, and the list answers 400 with the reason instead of guessing. With
+``as_of`` the status, owner, overdue and stale filters apply to the state at the
+end of that day, rebuilt from the history (``tracker.history``); themes, actors
+and dialogues are editorial links and always current.
 """
+
+import datetime
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from dialogue.models import Dialogue, Theme
-from tracker.models import Actor, Note, Recommendation, Status
+from tracker import history
+from tracker.models import Actor, FieldChange, Note, Recommendation, Status, StatusUpdate
 
 SORTS = {
     "number": ("Number", ["-dialogue__date", "dialogue_id", "number"]),
@@ -19,6 +27,7 @@ SORTS = {
     "review": ("Next review", [F("next_review").asc(nulls_last=True), "-dialogue__date", "number"]),
     "changed": ("Last change", ["-updated_at", "-id"]),
 }
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def trackers() -> QuerySet:
@@ -33,16 +42,23 @@ def trackers() -> QuerySet:
     )
 
 
+def stale_days() -> int:
+    return settings.TRACKER_STALE_DAYS
+
+
 class OwnerField(forms.CharField):
-    """ "me", "nobody" or a username."""
+    """ "me", "nobody" or a username; cleans to "", "nobody" or a user."""
 
     def clean(self, value):
         value = super().clean(value)
-        if value in ("", "me", "nobody"):
+        if value in ("", "nobody"):
             return value
-        if not get_user_model().objects.filter(username=value).exists():
+        if value == "me":
+            return "me"
+        user = get_user_model().objects.filter(username=value).first()
+        if user is None:
             raise forms.ValidationError(f"There is no user called “{value}”.")
-        return value
+        return user
 
 
 class OwnerFilter(django_filters.Filter):
@@ -51,20 +67,32 @@ class OwnerFilter(django_filters.Filter):
     def filter(self, qs, value):
         if not value:
             return qs
-        if value == "me":
-            return qs.filter(owner=self.parent.request.user)
+        user = self.parent.request.user if value == "me" else value
+        if self.parent.as_of_moment:
+            return qs.filter(owner_as_of="" if value == "nobody" else str(user.pk))
         if value == "nobody":
             return qs.filter(owner__isnull=True)
-        return qs.filter(owner__username=value)
+        return qs.filter(owner=user)
+
+
+class PastDateField(forms.DateField):
+    widget = DATE_WIDGET
+
+    def clean(self, value):
+        day = super().clean(value)
+        if day and not datetime.date(1900, 1, 1) <= day <= timezone.localdate():
+            raise forms.ValidationError("Give a date between 1900 and today.")
+        return day
+
+
+class PastDateFilter(django_filters.Filter):
+    field_class = PastDateField
 
 
 class RecommendationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)
     status = django_filters.ModelMultipleChoiceFilter(
-        queryset=Status.objects.all(),
-        to_field_name="slug",
-        field_name="status__slug",  # the predicate compares slugs, as the URL does
-        label="Status",
+        queryset=Status.objects.all(), to_field_name="slug", method="filter_status", label="Status"
     )
     theme = django_filters.ModelChoiceFilter(
         queryset=Theme.objects.all(),
@@ -88,10 +116,13 @@ class RecommendationFilter(django_filters.FilterSet):
         empty_label="Any dialogue",
     )
     overdue = django_filters.BooleanFilter(
-        method="filter_overdue",
-        label="Overdue only",
-        widget=forms.CheckboxInput,
+        method="filter_overdue", label="Review date passed", widget=forms.CheckboxInput
     )
+    stale = django_filters.BooleanFilter(
+        method="filter_stale", label="No change for a while", widget=forms.CheckboxInput
+    )
+    changed_since = PastDateFilter(method="filter_changed_since", label="Status moved since")
+    as_of = PastDateFilter(method="filter_as_of", label="Status as of")
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in SORTS.items()],
         method="sort_by",
@@ -101,7 +132,17 @@ class RecommendationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Recommendation
-        fields = ["q", "status", "theme", "actor", "owner", "dialogue", "overdue", "sort"]
+        fields = []
+
+    @property
+    def as_of_day(self) -> datetime.date | None:
+        """The ``as_of`` day once the form is valid, else None (now)."""
+        return getattr(self.form, "cleaned_data", {}).get("as_of")
+
+    @property
+    def as_of_moment(self) -> datetime.datetime | None:
+        """The end of the ``as_of`` day, or None for now."""
+        return history.end_of_day(self.as_of_day) if self.as_of_day else None
 
     def search(self, queryset, name, value):
         """Words in the title, the text or any note: every word must match somewhere."""
@@ -112,15 +153,74 @@ class RecommendationFilter(django_filters.FilterSet):
             )
         return queryset
 
+    def filter_status(self, queryset, name, value):
+        if not value:
+            return queryset
+        ids = [status.pk for status in value]
+        return queryset.filter(**{"status_as_of__in" if self.as_of_moment else "status__in": ids})
+
     def filter_overdue(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.overdue(timezone.localdate())
+        if not self.as_of_moment:
+            return queryset.overdue(timezone.localdate())
+        open_ids = list(Status.objects.filter(is_open=True).values_list("pk", flat=True))
+        return queryset.exclude(review_as_of="").filter(
+            review_as_of__lt=self.as_of_day.isoformat(), status_as_of__in=open_ids
+        )
+
+    def filter_stale(self, queryset, name, value):
+        if not value:
+            return queryset
+        return stale(queryset, self.as_of_moment)
+
+    def filter_changed_since(self, queryset, name, value):
+        moment = timezone.make_aware(datetime.datetime.combine(value, datetime.time.min))
+        moved = StatusUpdate.objects.filter(recommendation=OuterRef("pk"), at__gte=moment)
+        if self.as_of_moment:
+            moved = moved.filter(at__lte=self.as_of_moment)
+        return queryset.filter(Exists(moved))
+
+    def filter_as_of(self, queryset, name, value):
+        return queryset  # applied first, in filter_queryset
 
     def sort_by(self, queryset, name, value):
         return queryset  # applied last, in filter_queryset
 
     def filter_queryset(self, queryset):
+        if self.as_of_moment:
+            queryset = queryset.filter(created_at__lte=self.as_of_moment).annotate(
+                **history.as_of_annotations(self.as_of_moment)
+            )
         queryset = super().filter_queryset(queryset)
         sort = self.form.cleaned_data.get("sort") or "number"
         return queryset.order_by(*SORTS[sort][1])
+
+
+def stale(queryset: QuerySet, moment: datetime.datetime | None) -> QuerySet:
+    """Open recommendations with no change for ``TRACKER_STALE_DAYS`` before ``moment``.
+
+    Now: by ``updated_at`` (indexed). As of a past moment: by the last history
+    entry up to then, or the creation.
+    """
+    cutoff = (moment or timezone.now()) - datetime.timedelta(days=stale_days())
+    if moment is None:
+        return queryset.filter(status__is_open=True, updated_at__lt=cutoff)
+    open_ids = list(Status.objects.filter(is_open=True).values_list("pk", flat=True))
+
+    def last(model):
+        return Subquery(
+            model.objects.filter(recommendation=OuterRef("pk"), at__lte=moment)
+            .order_by()
+            .values("recommendation")
+            .annotate(last=Max("at"))
+            .values("last")[:1]
+        )
+
+    return queryset.annotate(
+        last_change_as_of=Greatest(
+            F("created_at"),
+            Coalesce(last(StatusUpdate), F("created_at")),
+            Coalesce(last(FieldChange), F("created_at")),
+        )
+    ).filter(status_as_of__in=open_ids, last_change_as_of__lt=cutoff)

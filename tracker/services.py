@@ -68,6 +68,7 @@ def recommendation_change(
     owner: AbstractBaseUser | None = UNSET,
     priority: int = UNSET,
     next_review: datetime.date | None = UNSET,
+    at: datetime.datetime | None = None,
 ) -> Recommendation:
     """Change any of the tracked fields at once, writing one history entry per change.
 
@@ -75,7 +76,9 @@ def recommendation_change(
     current" (admin edits, bulk actions, scripts). Raises ``ConflictError`` if the
     row moved on meanwhile, ``ChangeError`` for a status change without a
     rationale. Fields left ``UNSET`` are not touched; a field set to its current
-    value is not a change. Returns the recommendation as saved.
+    value is not a change. ``at`` back-dates the entries (imports and the demo
+    history, applied in time order); the default is now. Returns the
+    recommendation as saved.
     """
     requested = {
         "status": status,
@@ -100,10 +103,13 @@ def recommendation_change(
         }
         if not changes:
             return current
+        if at is not None and _has_history_after(current, at):
+            # tracker.history undoes later entries to rebuild the past: they must form a chain.
+            raise ChangeError("History is written in time order: later entries already exist.")
         if "status" in changes and not rationale:
             raise ChangeError("A status change needs a rationale.")
 
-        now = timezone.now()
+        now = at or timezone.now()
         updated = Recommendation.objects.filter(pk=current.pk, version=based_on_version).update(
             **changes, version=F("version") + 1, updated_at=now
         )
@@ -146,6 +152,13 @@ def recommendation_change(
     return recommendation
 
 
+def _has_history_after(recommendation: Recommendation, at: datetime.datetime) -> bool:
+    return (
+        StatusUpdate.objects.filter(recommendation=recommendation, at__gt=at).exists()
+        or FieldChange.objects.filter(recommendation=recommendation, at__gt=at).exists()
+    )
+
+
 def _key(value: Any) -> Any:
     """Compare model instances by primary key and everything else by value."""
     return getattr(value, "pk", value)
@@ -161,6 +174,7 @@ def status_change(
     evidence_source: str = "",
     evidence_url: str = "",
     evidence_date: datetime.date | None = None,
+    at: datetime.datetime | None = None,
 ) -> Recommendation:
     if to.pk == recommendation.status_id:
         raise ChangeError(f"The recommendation is already {to.name}.")
@@ -173,6 +187,7 @@ def status_change(
         evidence_source=evidence_source,
         evidence_url=evidence_url,
         evidence_date=evidence_date,
+        at=at,
     )
 
 
@@ -200,6 +215,7 @@ def note_add(
     by: AbstractBaseUser,
     text: str,
     based_on_version: int | None = None,
+    at: datetime.datetime | None = None,
 ) -> Note:
     """Add a note. A note changes nothing, so it does not bump the version; but one
     written against an older version is refused, so that its author first sees
@@ -212,4 +228,6 @@ def note_add(
             current = Recommendation.objects.get(pk=recommendation.pk)
             if current.version != based_on_version:
                 raise ConflictError(current, based_on_version)
-        return Note.objects.create(recommendation=recommendation, author=by, text=text)
+        return Note.objects.create(
+            recommendation=recommendation, author=by, text=text, created_at=at or timezone.now()
+        )

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from tracker import views
+from tracker import dashboard, exports, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard.dashboard, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("status-colours.css", views.status_css, name="status_css"),
     path("recommendations/", views.recommendation_list, name="recommendation_list"),
+    path("recommendations/export.csv", exports.export_csv, name="export_csv"),
+    path("recommendations/export.json", exports.export_json, name="export_json"),
+    path("review/", exports.review_pack, name="review_pack"),
     path("recommendations/<int:pk>/", views.recommendation_detail, name="recommendation_detail"),
     path(
         "recommendations/<int:pk>/status",

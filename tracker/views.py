@@ -3,12 +3,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -16,7 +18,7 @@ from django.utils.html import format_html
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST
 
-from dialogue.models import Dialogue, Passage
+from dialogue.models import Passage
 from tracker import forms, services
 from tracker.filters import RecommendationFilter, trackers
 from tracker.models import FieldChange, Recommendation, Status, StatusUpdate
@@ -25,31 +27,41 @@ PAGE_SIZE = 25
 DETAIL = "tracker/recommendation_detail.html"
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    dialogues = Dialogue.objects.select_related("convener", "report__author").prefetch_related(
-        Prefetch(
-            "recommendations",
-            queryset=Recommendation.objects.select_related("status", "owner").order_by("number"),
-        )
+def _filtered(request: HttpRequest) -> tuple[RecommendationFilter, QuerySet | None]:
+    """The list's filter set and its rows, or None when a filter value is bad."""
+    filterset = RecommendationFilter(
+        request.GET, queryset=Recommendation.objects.with_list_data(), request=request
     )
-    return render(request, "tracker/home.html", {"dialogues": dialogues})
+    return filterset, (filterset.qs if filterset.is_valid() else None)
+
+
+def _show_state(rows: list[Recommendation], filterset: RecommendationFilter) -> None:
+    """Set ``shown_status`` and ``shown_owner``: now, or as of the filter's date."""
+    if not filterset.as_of_moment:
+        for row in rows:
+            row.shown_status, row.shown_owner = row.status, row.owner
+        return
+    statuses = {status.pk: status for status in Status.objects.all()}
+    owner_ids = {int(row.owner_as_of) for row in rows if row.owner_as_of}
+    owners = get_user_model().objects.in_bulk(owner_ids)
+    for row in rows:
+        row.shown_status = statuses[row.status_as_of]
+        row.shown_owner = owners.get(int(row.owner_as_of)) if row.owner_as_of else None
 
 
 @login_required
 def recommendation_list(request: HttpRequest) -> HttpResponse:
-    filterset = RecommendationFilter(
-        request.GET, queryset=Recommendation.objects.with_list_data(), request=request
-    )
-    valid = filterset.is_valid()
-    page = Paginator(filterset.qs if valid else Recommendation.objects.none(), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    filterset, rows = _filtered(request)
+    page = Paginator(rows if rows is not None else Recommendation.objects.none(), PAGE_SIZE)
+    page = page.get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    _show_state(page.object_list, filterset)
     context = {
         "filterset": filterset,
         "page": page,
         "statuses": Status.objects.all(),
         "trackers": trackers(),
+        "stale_days": settings.TRACKER_STALE_DAYS,
         "active_filters": len(
             {key for key, value in request.GET.items() if value and key not in ("page", "sort")}
         ),
@@ -57,7 +69,7 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     template = "tracker/recommendation_list.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results"
-    return render(request, template, context, status=200 if valid else 400)
+    return render(request, template, context, status=200 if rows is not None else 400)
 
 
 @dataclass(frozen=True)

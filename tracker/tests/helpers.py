@@ -72,3 +72,45 @@ def make_recommendation(
         status=status or Status.objects.order_by("order").first() or make_status("Not started"),
         **fields,
     )
+
+
+def make_history(recommendations, *, seed: int = 1, start=None, days: int = 900) -> None:
+    """Random status, owner and review changes, in time order, through the services.
+
+    Statuses go forwards and back; some recommendations never change.
+    """
+    import random
+
+    from django.utils import timezone
+
+    from tracker import services
+
+    rng = random.Random(seed)
+    start = start or timezone.now() - datetime.timedelta(days=days + 5)
+    statuses = list(Status.objects.all())
+    owners = [make_user(role="Analyst") for _ in range(3)]
+    events = []
+    for recommendation in recommendations:
+        for _ in range(rng.choice([0, 0, 1, 2, 3, 5])):
+            events.append(
+                (start + datetime.timedelta(days=rng.uniform(1, days)), recommendation.pk)
+            )
+    for at, pk in sorted(events):
+        current = Recommendation.objects.get(pk=pk)
+        choice = rng.random()
+        if choice < 0.6:
+            to = rng.choice([s for s in statuses if s.pk != current.status_id])
+            services.status_change(
+                recommendation=current, to=to, by=owners[0], rationale="Moved.", at=at
+            )
+        elif choice < 0.85:
+            services.recommendation_change(
+                recommendation=current, by=owners[1], owner=rng.choice([None, *owners]), at=at
+            )
+        else:
+            services.recommendation_change(
+                recommendation=current,
+                by=owners[2],
+                next_review=(at + datetime.timedelta(days=rng.randint(-30, 200))).date(),
+                at=at,
+            )

@@ -21,18 +21,20 @@ def test_an_analyst_logs_in_and_sees_the_seed_dialogue(seed, live_server, page: 
     make_user("ana", role="Analyst", first_name="Ana", last_name="Lyst")
     log_in(page, live_server, "ana")
 
-    expect(page.get_by_role("heading", name="US-ROK Strategic Dialogue")).to_be_visible()
-    expect(page.locator(".rec-list__item")).to_have_count(6)
-    badge = page.locator(".badge").first
+    expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
+    expect(page.locator(".figure").first).to_contain_text("6")
+    expect(page.get_by_role("link", name="6 Not started")).to_be_visible()
+    expect(page.get_by_text("US-ROK Strategic Dialogue, 2020")).to_be_visible()
+    badge = page.locator(".bar-table .badge").first
     expect(badge).to_have_text("Not started")
     # The colour comes from the status stylesheet, not from an inline style.
     assert badge.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(75, 85, 99)"
-    page.screenshot(path=artifacts / "home-desktop.png", full_page=True)
+    page.screenshot(path=artifacts / "dashboard-desktop.png", full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
-    page.screenshot(path=artifacts / "home-phone.png", full_page=False)
+    page.screenshot(path=artifacts / "dashboard-phone.png", full_page=False)
 
 
 def test_logging_in_and_out_works_by_keyboard(seed, live_server, page: Page):

@@ -158,3 +158,24 @@ def test_bulk_status_change_is_all_or_nothing(statuses, monkeypatch):
         )
     assert not StatusUpdate.objects.exists()
     assert set(Recommendation.objects.values_list("status", flat=True)) == {not_started.pk}
+
+
+def test_back_dated_history_must_come_in_time_order(statuses):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    not_started, on_track, implemented = statuses
+    recommendation = make_recommendation(status=not_started)
+    services.status_change(
+        recommendation=recommendation, to=on_track, by=make_user(), rationale="Now."
+    )
+    with pytest.raises(services.ChangeError):
+        services.status_change(
+            recommendation=Recommendation.objects.get(pk=recommendation.pk),
+            to=implemented,
+            by=make_user(),
+            rationale="Last year.",
+            at=timezone.now() - dt.timedelta(days=365),
+        )
+    assert StatusUpdate.objects.count() == 1

@@ -1,0 +1,213 @@
+"""The reviewers' dashboard: where things stand, how they got there, what needs attention.
+
+Every number is computed by the same queries as the list it links to, so a count
+and the rows behind its link cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Min, Q
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from dialogue.models import Dialogue, Theme
+from tracker import charts, history
+from tracker.filters import PastDateField, RecommendationFilter, stale_days
+from tracker.models import Actor, FieldChange, Note, Recommendation, Status, StatusUpdate
+
+ATTENTION_ROWS = 10
+RECENT_EVENTS = 20
+TREND_MONTHS = 24
+REVERSED = "reversed"
+
+
+class DashboardForm(forms.Form):
+    as_of = PastDateField(required=False, label="As of", help_text="Leave empty for today.")
+    since = PastDateField(required=False, label="What changed since")
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime.datetime
+    kind: str
+    item: Any
+
+
+def list_url(as_of: datetime.date | None, **filters) -> str:
+    """The recommendation list showing exactly the rows behind a count."""
+    if as_of:
+        filters["as_of"] = as_of.isoformat()
+    return f"{reverse('recommendation_list')}?{urlencode(filters, doseq=True)}"
+
+
+def _filtered(request: HttpRequest, as_of: datetime.date | None, **filters) -> Any:
+    data = QueryDict(urlencode({**filters, **({"as_of": as_of.isoformat()} if as_of else {})}))
+    filterset = RecommendationFilter(
+        data,
+        queryset=Recommendation.objects.select_related("status", "owner", "dialogue"),
+        request=request,
+    )
+    if not filterset.is_valid():
+        raise ValueError(f"dashboard filter {filters} is invalid: {filterset.errors}")
+    return filterset.qs
+
+
+def _attention(request, as_of, **filters) -> dict:
+    rows = _filtered(request, as_of, **filters)
+    return {
+        "count": rows.count(),
+        "rows": list(rows[:ATTENTION_ROWS]),
+        "url": list_url(as_of, **filters),
+    }
+
+
+def _recent_events(moment: datetime.datetime | None) -> list[Event]:
+    def upto(queryset, field="at"):
+        return queryset.filter(**{f"{field}__lte": moment}) if moment else queryset
+
+    updates = upto(
+        StatusUpdate.objects.select_related("recommendation", "from_status", "to_status", "by")
+    )
+    changes = upto(FieldChange.objects.select_related("recommendation", "by"))
+    notes = upto(Note.objects.select_related("recommendation", "author"), "created_at")
+    events = [
+        *(Event(u.at, "status", u) for u in updates.order_by("-at", "-id")[:RECENT_EVENTS]),
+        *(Event(c.at, "change", c) for c in changes.order_by("-at", "-id")[:RECENT_EVENTS]),
+        *(
+            Event(n.created_at, "note", n)
+            for n in notes.order_by("-created_at", "-id")[:RECENT_EVENTS]
+        ),
+    ]
+    return sorted(events, key=lambda event: event.at, reverse=True)[:RECENT_EVENTS]
+
+
+def _trend(as_of: datetime.date) -> charts.Trend | None:
+    first = Recommendation.objects.aggregate(first=Min("created_at"))["first"]
+    if first is None:
+        return None
+    start = max(
+        timezone.localtime(first).date(), as_of - datetime.timedelta(days=31 * TREND_MONTHS)
+    )
+    days = history.month_ends(start, as_of, limit=TREND_MONTHS)
+    return charts.trend_chart(history.status_trend(days), list(Status.objects.all()))
+
+
+def dashboard_data(
+    request: HttpRequest, as_of: datetime.date | None, since: datetime.date | None
+) -> dict:
+    moment = history.end_of_day(as_of) if as_of else None
+    existing = Q(recommendations__created_at__lte=moment) if moment else Q()
+    statuses = list(Status.objects.all())
+    status_counts = history.status_counts_as_of(moment)
+    total = sum(status_counts.values())
+    progress = (
+        sum(status.progress * status_counts.get(status.pk, 0) for status in statuses) / total
+        if total
+        else 0
+    )
+    owner_counts = history.owner_counts_as_of(moment)
+    owners = get_user_model().objects.in_bulk([pk for pk in owner_counts if pk is not None])
+    by_owner = sorted(
+        ((owners.get(pk), count) for pk, count in owner_counts.items()),
+        key=lambda pair: (pair[0] is None, -pair[1]),
+    )
+
+    def counted(queryset, relation):
+        return queryset.annotate(n=Count(relation, filter=existing, distinct=True))
+
+    data = {
+        "as_of": as_of,
+        "moment": moment,
+        "since": since,
+        "total": total,
+        "progress": round(progress),
+        "by_status": charts.bars(
+            [
+                (status, status_counts.get(status.pk, 0), list_url(as_of, status=status.slug))
+                for status in statuses
+            ]
+        ),
+        "by_theme": charts.bars(
+            [
+                (theme, theme.n, list_url(as_of, theme=theme.slug))
+                for theme in counted(Theme.objects.all(), "recommendations")
+            ]
+        ),
+        "by_actor": charts.bars(
+            [
+                (actor, actor.n, list_url(as_of, actor=actor.code))
+                for actor in counted(Actor.objects.all(), "recommendations")
+            ]
+        ),
+        "by_owner": charts.bars(
+            [
+                (owner, count, list_url(as_of, owner=owner.username if owner else "nobody"))
+                for owner, count in by_owner
+            ]
+        ),
+        "by_dialogue": charts.bars(
+            [
+                (dialogue, dialogue.n, list_url(as_of, dialogue=dialogue.slug))
+                for dialogue in counted(Dialogue.objects.all(), "recommendations")
+            ]
+        ),
+        "overdue": _attention(request, as_of, overdue="on", sort="review"),
+        "stale": _attention(request, as_of, stale="on", sort="changed"),
+        # The vocabulary is editable: the call-out follows the status whose slug is "reversed".
+        "reversed": (
+            _attention(request, as_of, status=REVERSED, sort="changed")
+            if any(status.slug == REVERSED for status in statuses)
+            else None
+        ),
+        "stale_days": stale_days(),
+        "recent": _recent_events(moment),
+        "trend": _trend(as_of or timezone.localdate()),
+        "all_url": list_url(as_of),
+    }
+    if since:
+        start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+        data["changed_count"], data["changed"] = history.changed_since(start, until=moment)
+        data["changed_url"] = list_url(as_of, changed_since=since.isoformat())
+    return data
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = DashboardForm(request.GET)
+    if not form.is_valid():
+        return render(request, "tracker/dashboard.html", {"form": form}, status=400)
+    as_of, since = form.cleaned_data["as_of"], form.cleaned_data["since"]
+    if as_of and since and since > as_of:
+        form.add_error("since", "Give a date before the “as of” date.")
+        return render(request, "tracker/dashboard.html", {"form": form}, status=400)
+    context = {"form": form, **dashboard_data(request, as_of, since)}
+    context["breakdowns"] = [
+        ("By theme", context["by_theme"], "theme"),
+        ("By actor addressed", context["by_actor"], "actor"),
+        ("By owner", context["by_owner"], "owner"),
+        ("By dialogue", context["by_dialogue"], "dialogue"),
+    ]
+    if context["trend"]:
+        statuses = context["trend"].statuses
+        context["trend_table"] = [
+            {
+                "day": column.day,
+                "counts": [
+                    next((s.count for s in column.segments if s.status.pk == status.pk), 0)
+                    for status in statuses
+                ],
+                "total": column.total,
+            }
+            for column in context["trend"].columns
+        ]
+    return render(request, "tracker/dashboard.html", context)

@@ -1,0 +1,340 @@
+"""The current list's rows as a printable review pack, a CSV file and a JSON file.
+
+All three take the list's filters (``tracker.filters``), including ``as_of``, so a
+review or an export shows what the list shows. The exports stream: rows are read
+in chunks and written as they come, so 100,000 rows never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from tracker.filters import RecommendationFilter
+from tracker.models import FieldChange, Recommendation, Status, StatusUpdate
+
+REVIEW_LIMIT = 500
+CHUNK = 500
+CSV_COLUMNS = [
+    "id",
+    "dialogue",
+    "number",
+    "title",
+    "status",
+    "owner",
+    "priority",
+    "next_review",
+    "themes",
+    "actors",
+    "last_change",
+    "version",
+    "status_as_of",
+    "text",
+    "rationale",
+]
+# Spreadsheets run a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _filtered(request: HttpRequest) -> tuple[RecommendationFilter, QuerySet | None]:
+    filterset = RecommendationFilter(
+        request.GET,
+        queryset=Recommendation.objects.select_related("dialogue", "status", "owner"),
+        request=request,
+    )
+    return filterset, (filterset.qs if filterset.is_valid() else None)
+
+
+def _bad_filters(request: HttpRequest, filterset: RecommendationFilter) -> HttpResponse:
+    return render(request, "tracker/bad_filters.html", {"filterset": filterset}, status=400)
+
+
+def filter_summary(filterset: RecommendationFilter) -> list[tuple[str, str]]:
+    """The active filters in words, for the review pack's cover and the JSON header."""
+    summary = []
+    for name, value in filterset.form.cleaned_data.items():
+        if not value or name in ("sort", "as_of"):
+            continue
+        field = filterset.form.fields[name]
+        if name == "status":
+            text = ", ".join(status.name for status in value)
+        elif name == "owner":
+            text = (
+                {"me": "me", "nobody": "nobody"}.get(value)
+                if isinstance(value, str)
+                else (value.get_full_name() or value.get_username())
+            )
+        elif isinstance(value, bool):
+            text = "yes"
+        else:
+            text = str(value)
+        summary.append((str(field.label), text))
+    return summary
+
+
+class _State:
+    """Status, owner and review date of rows, now or as of the filter's day."""
+
+    def __init__(self, filterset: RecommendationFilter):
+        self.as_of = filterset.as_of_moment
+        self.statuses = {status.pk: status for status in Status.objects.all()}
+        self.users: dict = {}
+
+    def load_owners(self, rows: list[Recommendation]) -> None:
+        if self.as_of:
+            ids = {int(row.owner_as_of) for row in rows if row.owner_as_of} - set(self.users)
+            self.users.update(get_user_model().objects.in_bulk(ids))
+
+    def status(self, row) -> Status:
+        return self.statuses[row.status_as_of] if self.as_of else row.status
+
+    def owner(self, row):
+        if not self.as_of:
+            return row.owner
+        return self.users.get(int(row.owner_as_of)) if row.owner_as_of else None
+
+    def next_review(self, row) -> str:
+        if self.as_of:
+            return row.review_as_of
+        return row.next_review.isoformat() if row.next_review else ""
+
+
+def _chunks(rows: QuerySet, size: int = CHUNK) -> Iterator[list[Recommendation]]:
+    """Rows a chunk at a time, each with ``theme_names`` and ``actor_codes``.
+
+    Two light queries a chunk for the links instead of prefetch_related, whose
+    per-instance caches would cost far more memory than the rows themselves.
+    """
+    iterator = rows.iterator(chunk_size=size)
+    while chunk := list(islice(iterator, size)):
+        ids = [row.pk for row in chunk]
+        themes, actors = defaultdict(list), defaultdict(list)
+        for pk, name in (
+            Recommendation.themes.through.objects.filter(recommendation_id__in=ids)
+            .order_by("theme__name")
+            .values_list("recommendation_id", "theme__name")
+        ):
+            themes[pk].append(name)
+        for pk, code in (
+            Recommendation.actors.through.objects.filter(recommendation_id__in=ids)
+            .order_by("actor__name")
+            .values_list("recommendation_id", "actor__code")
+        ):
+            actors[pk].append(code)
+        for row in chunk:
+            row.theme_names, row.actor_codes = themes[row.pk], actors[row.pk]
+        yield chunk
+
+
+def _stamp(filterset: RecommendationFilter) -> datetime.datetime:
+    return filterset.as_of_moment or timezone.now()
+
+
+@login_required
+def review_pack(request: HttpRequest) -> HttpResponse:
+    filterset, rows = _filtered(request)
+    if rows is None:
+        return _bad_filters(request, filterset)
+    moment = filterset.as_of_moment
+    updates = StatusUpdate.objects.filter(recommendation=OuterRef("pk"))
+    if moment:
+        updates = updates.filter(at__lte=moment)
+    rows = rows.order_by("-dialogue__date", "dialogue_id", "number").annotate(
+        last_update=Subquery(updates.order_by("-at", "-id").values("id")[:1])
+    )
+    total = rows.count()
+    shown = list(rows[:REVIEW_LIMIT])
+    state = _State(filterset)
+    state.load_owners(shown)
+    last_updates = StatusUpdate.objects.select_related("from_status", "to_status", "by").in_bulk(
+        [row.last_update for row in shown if row.last_update]
+    )
+    dialogues: dict = defaultdict(list)
+    for row in shown:
+        row.shown_status = state.status(row)
+        row.shown_owner = state.owner(row)
+        row.shown_review = state.next_review(row)
+        row.last_status_update = last_updates.get(row.last_update)
+        dialogues[row.dialogue].append(row)
+    return render(
+        request,
+        "tracker/review.html",
+        {
+            "filterset": filterset,
+            "summary": filter_summary(filterset),
+            "as_of": filterset.as_of_day or timezone.localdate(),
+            "generated": timezone.now(),
+            "dialogues": dict(dialogues),
+            "total": total,
+            "shown": len(shown),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_lines(filterset: RecommendationFilter, rows: QuerySet) -> Iterable[str]:
+    writer = csv.writer(_Echo())
+    state = _State(filterset)
+    stamp = _stamp(filterset).isoformat(timespec="seconds")
+    yield "\ufeff"  # a byte-order mark: Excel then reads the file as UTF-8
+    yield writer.writerow(CSV_COLUMNS)
+    for chunk in _chunks(rows):
+        state.load_owners(chunk)
+        for row in chunk:
+            owner = state.owner(row)
+            yield writer.writerow(
+                [
+                    _cell(value)
+                    for value in (
+                        row.pk,
+                        row.dialogue.title,
+                        row.number,
+                        row.title,
+                        state.status(row).name,
+                        owner.get_username() if owner else "",
+                        row.get_priority_display(),
+                        state.next_review(row),
+                        "; ".join(row.theme_names),
+                        "; ".join(row.actor_codes),
+                        row.updated_at.isoformat(timespec="seconds"),
+                        row.version,
+                        stamp,
+                        row.text,
+                        "",
+                    )
+                ]
+            )
+
+
+def _filename(filterset: RecommendationFilter, extension: str) -> str:
+    return f"recommendations-{_stamp(filterset):%Y-%m-%d}.{extension}"
+
+
+@login_required
+def export_csv(request: HttpRequest) -> HttpResponse:
+    filterset, rows = _filtered(request)
+    if rows is None:
+        return _bad_filters(request, filterset)
+    response = StreamingHttpResponse(
+        _csv_lines(filterset, rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(filterset, "csv")}"'
+    response["X-Status-As-Of"] = _stamp(filterset).isoformat(timespec="seconds")
+    return response
+
+
+def _history(chunk: list[Recommendation], moment) -> dict[int, list[dict]]:
+    """Each recommendation's status updates and field changes, oldest first: 2 queries."""
+    ids = [row.pk for row in chunk]
+    entries: dict[int, list] = defaultdict(list)
+    updates = StatusUpdate.objects.filter(recommendation__in=ids).select_related(
+        "from_status", "to_status", "by"
+    )
+    changes = FieldChange.objects.filter(recommendation__in=ids).select_related("by")
+    if moment:
+        updates, changes = updates.filter(at__lte=moment), changes.filter(at__lte=moment)
+    for update in updates:
+        entries[update.recommendation_id].append(
+            {
+                "at": update.at.isoformat(),
+                "kind": "status",
+                "by": update.by.get_username(),
+                "from": update.from_status.name,
+                "to": update.to_status.name,
+                "rationale": update.rationale,
+                "evidence": {
+                    "source": update.evidence_source,
+                    "url": update.evidence_url,
+                    "date": update.evidence_date.isoformat() if update.evidence_date else None,
+                },
+            }
+        )
+    for change in changes:
+        entries[change.recommendation_id].append(
+            {
+                "at": change.at.isoformat(),
+                "kind": change.field,
+                "by": change.by.get_username(),
+                "from": change.old_label,
+                "to": change.new_label,
+            }
+        )
+    return {pk: sorted(items, key=lambda item: item["at"]) for pk, items in entries.items()}
+
+
+def _json_chunks(request, filterset: RecommendationFilter, rows: QuerySet, with_history: bool):
+    state = _State(filterset)
+    header = {
+        "status_as_of": _stamp(filterset).isoformat(timespec="seconds"),
+        "generated_at": timezone.now().isoformat(timespec="seconds"),
+        "filters": dict(filter_summary(filterset)),
+    }
+    yield json.dumps(header, ensure_ascii=False)[:-1] + ', "recommendations": ['
+    first = True
+    for chunk in _chunks(rows):
+        state.load_owners(chunk)
+        history = _history(chunk, filterset.as_of_moment) if with_history else {}
+        for row in chunk:
+            owner = state.owner(row)
+            status = state.status(row)
+            item = {
+                "id": row.pk,
+                "url": request.build_absolute_uri(reverse("recommendation_detail", args=[row.pk])),
+                "dialogue": {"slug": row.dialogue.slug, "title": row.dialogue.title},
+                "number": row.number,
+                "title": row.title,
+                "text": row.text,
+                "status": {"slug": status.slug, "name": status.name, "open": status.is_open},
+                "owner": owner.get_username() if owner else None,
+                "priority": row.get_priority_display(),
+                "next_review": state.next_review(row) or None,
+                "themes": row.theme_names,
+                "actors": row.actor_codes,
+                "last_change": row.updated_at.isoformat(),
+                "version": row.version,
+            }
+            if with_history:
+                item["history"] = history.get(row.pk, [])
+            yield ("" if first else ",") + json.dumps(item, ensure_ascii=False)
+            first = False
+    yield "]}"
+
+
+@login_required
+def export_json(request: HttpRequest) -> HttpResponse:
+    filterset, rows = _filtered(request)
+    if rows is None:
+        return _bad_filters(request, filterset)
+    with_history = request.GET.get("history") in ("1", "true", "yes", "on")
+    response = StreamingHttpResponse(
+        _json_chunks(request, filterset, rows, with_history),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(filterset, "json")}"'
+    response["X-Status-As-Of"] = _stamp(filterset).isoformat(timespec="seconds")
+    return response

@@ -1,0 +1,223 @@
+"""Reading the past from the immutable history.
+
+Status updates and field changes form a chain per recommendation: each one's
+"from" is the previous one's "to" (the services write them under the version
+lock). So the state at a moment is the current state with every later change
+undone, which the database can do in a few aggregate queries, whatever the
+number of recommendations. The row-level variant (``as_of_annotations``) uses
+correlated subqueries on the ``(recommendation, at)`` indexes.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    F,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.utils import timezone
+
+from tracker.models import FieldChange, Recommendation, StatusUpdate
+
+
+def end_of_day(day: datetime.date) -> datetime.datetime:
+    """The last moment of ``day`` in the current time zone: "as of 31 March" includes 31 March."""
+    start = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+    return timezone.make_aware(start) - datetime.timedelta(microseconds=1)
+
+
+def status_counts_as_of(
+    moment: datetime.datetime | None, recommendations: QuerySet[Recommendation] | None = None
+) -> Counter:
+    """How many recommendations stood in each status (by id) at ``moment`` (None: now).
+
+    Two aggregate queries: the current counts, minus the status updates made after
+    ``moment`` to recommendations that existed then.
+    """
+    recommendations = (
+        recommendations if recommendations is not None else Recommendation.objects.all()
+    )
+    if moment is not None:
+        recommendations = recommendations.filter(created_at__lte=moment)
+    counts = Counter(
+        {
+            row["status"]: row["n"]
+            for row in recommendations.order_by().values("status").annotate(n=Count("id"))
+        }
+    )
+    if moment is None:
+        return counts
+    later = StatusUpdate.objects.filter(at__gt=moment, recommendation__in=recommendations)
+    for row in later.order_by().values("to_status", "from_status").annotate(n=Count("id")):
+        counts[row["to_status"]] -= row["n"]
+        counts[row["from_status"]] += row["n"]
+    return +counts  # drop zeros
+
+
+def owner_counts_as_of(
+    moment: datetime.datetime | None, recommendations: QuerySet[Recommendation] | None = None
+) -> Counter:
+    """How many recommendations each owner (user id, or None for nobody) held at ``moment``."""
+    recommendations = (
+        recommendations if recommendations is not None else Recommendation.objects.all()
+    )
+    if moment is not None:
+        recommendations = recommendations.filter(created_at__lte=moment)
+    counts = Counter(
+        {
+            row["owner"]: row["n"]
+            for row in recommendations.order_by().values("owner").annotate(n=Count("id"))
+        }
+    )
+    if moment is None:
+        return counts
+    later = FieldChange.objects.filter(
+        field=FieldChange.Field.OWNER, at__gt=moment, recommendation__in=recommendations
+    )
+    for row in later.order_by().values("old_value", "new_value").annotate(n=Count("id")):
+        counts[int(row["new_value"]) if row["new_value"] else None] -= row["n"]
+        counts[int(row["old_value"]) if row["old_value"] else None] += row["n"]
+    return +counts
+
+
+def month_ends(first: datetime.date, last: datetime.date, limit: int = 24) -> list[datetime.date]:
+    """The last day of each month from ``first``'s month to ``last``'s, at most ``limit``."""
+    ends = []
+    year, month = last.year, last.month
+    while (year, month) >= (first.year, first.month) and len(ends) < limit:
+        following = datetime.date(year + month // 12, month % 12 + 1, 1)
+        ends.append(min(following - datetime.timedelta(days=1), last))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(ends))
+
+
+def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
+    """Counts per status at the end of each of ``days``, in a fixed number of queries.
+
+    State at the end of day D = recommendations created by then, in their current
+    status, with every later status update undone. Month ends share two grouped
+    queries; a day inside a month (today, say) is counted exactly on its own.
+    """
+    days = sorted(days)
+    partial = [day for day in days if (day + datetime.timedelta(days=1)).day != 1]
+    days = [day for day in days if day not in partial]
+    trend = {day: status_counts_as_of(end_of_day(day)) for day in partial}
+    if not days:
+        return trend
+    moments = {day: end_of_day(day) for day in days}
+    created = (
+        Recommendation.objects.order_by()
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "status")
+        .annotate(n=Count("id"))
+    )
+    # Group the updates by (update time bucket, creation time bucket) in SQL.
+    flows = (
+        StatusUpdate.objects.filter(at__gt=moments[days[0]])
+        .order_by()
+        .annotate(month=TruncMonth("at"), created_month=TruncMonth("recommendation__created_at"))
+        .values("month", "created_month", "to_status", "from_status")
+        .annotate(n=Count("id"))
+    )
+    created_rows = list(created)
+    flow_rows = list(flows)
+    for day in days:
+        counts: Counter = Counter()
+        month_start = _month_start(day)
+        for row in created_rows:
+            if _as_date(row["month"]) <= month_start:
+                counts[row["status"]] += row["n"]
+        for row in flow_rows:
+            if _as_date(row["created_month"]) <= month_start < _as_date(row["month"]):
+                counts[row["to_status"]] -= row["n"]
+                counts[row["from_status"]] += row["n"]
+        trend[day] = +counts
+    return dict(sorted(trend.items()))
+
+
+def _month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def _as_date(value) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def as_of_annotations(moment: datetime.datetime) -> dict:
+    """Per-row state at ``moment``: status id, owner id (as text, "" for nobody), review date
+    (ISO text, "" for none). For filtering lists and exports "as of" a date."""
+    status_updates = StatusUpdate.objects.filter(recommendation=OuterRef("pk"))
+    changes = FieldChange.objects.filter(recommendation=OuterRef("pk"))
+
+    def field_as_of(field: str, current):
+        before = changes.filter(field=field, at__lte=moment).order_by("-at", "-id")
+        after = changes.filter(field=field, at__gt=moment).order_by("at", "id")
+        return Coalesce(
+            Subquery(before.values("new_value")[:1]),
+            Subquery(after.values("old_value")[:1]),
+            Coalesce(Cast(current, CharField()), Value("")),
+        )
+
+    return {
+        "status_as_of": Coalesce(
+            Subquery(
+                status_updates.filter(at__lte=moment).order_by("-at", "-id").values("to_status")[:1]
+            ),
+            Subquery(
+                status_updates.filter(at__gt=moment).order_by("at", "id").values("from_status")[:1]
+            ),
+            F("status_id"),
+            output_field=BigIntegerField(),
+        ),
+        "owner_as_of": field_as_of(FieldChange.Field.OWNER, F("owner_id")),
+        "review_as_of": field_as_of(FieldChange.Field.NEXT_REVIEW, F("next_review")),
+    }
+
+
+def changed_since(
+    moment: datetime.datetime, until: datetime.datetime | None = None, limit: int = 50
+) -> tuple[int, list[dict]]:
+    """The recommendations whose status moved after ``moment`` (up to ``until``): how
+    many, and for the ``limit`` most recently moved, each with its updates in order
+    (who, when, from, to, rationale), where it stood before and where it ended."""
+    moves = StatusUpdate.objects.filter(at__gte=moment)
+    if until is not None:
+        moves = moves.filter(at__lte=until)
+    total = moves.order_by().values("recommendation").distinct().count()
+    latest = list(
+        moves.order_by()
+        .values("recommendation")
+        .annotate(latest=Max("at"))
+        .order_by("-latest", "-recommendation")
+        .values_list("recommendation", flat=True)[:limit]
+    )
+    updates = defaultdict(list)
+    for update in (
+        moves.filter(recommendation__in=latest)
+        .select_related("from_status", "to_status", "by")
+        .order_by("at", "id")
+    ):
+        updates[update.recommendation_id].append(update)
+    recommendations = Recommendation.objects.select_related("dialogue").in_bulk(latest)
+    return total, [
+        {
+            "recommendation": recommendations[pk],
+            "updates": updates[pk],
+            "from_status": updates[pk][0].from_status,
+            "to_status": updates[pk][-1].to_status,
+        }
+        for pk in latest
+    ]

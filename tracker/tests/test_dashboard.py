@@ -1,0 +1,272 @@
+"""The dashboard: every number equals a direct query, and every count's link lists those rows."""
+
+import datetime
+import re
+from collections import Counter
+from unittest import mock
+
+import pytest
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from dialogue.models import Theme
+from tracker import history
+from tracker.models import Actor, Recommendation, Status
+from tracker.tests.helpers import make_dialogue, make_history, make_recommendation, make_user
+
+URL = reverse("home")
+
+
+def test_anonymous_users_are_sent_to_the_login_page(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.fixture
+def generated(vocabulary):
+    """Forty recommendations in two dialogues with two and a half years of history."""
+    created = timezone.now() - datetime.timedelta(days=1000)
+    themes, actors = list(Theme.objects.all()), list(Actor.objects.all())
+    recommendations = []
+    for d in range(2):
+        dialogue = make_dialogue()
+        for n in range(1, 21):
+            recommendation = make_recommendation(
+                dialogue,
+                number=n,
+                created_at=created + datetime.timedelta(days=n * 11 + d * 90),
+                updated_at=created + datetime.timedelta(days=n * 11 + d * 90),
+            )
+            recommendation.themes.add(themes[n % len(themes)], themes[(n * 3) % len(themes)])
+            recommendation.actors.add(actors[n % len(actors)])
+            recommendations.append(recommendation)
+    make_history(recommendations, seed=3, start=created, days=980)
+    return recommendations
+
+
+def list_rows(client, url: str) -> set[int]:
+    """The ids a list link shows, across all its pages."""
+    ids, page = set(), 1
+    while True:
+        response = client.get(f"{url}{'&' if '?' in url else '?'}page={page}")
+        assert response.status_code == 200, url
+        ids |= {row.pk for row in response.context["page"].object_list}
+        if not response.context["page"].has_next():
+            return ids
+        page += 1
+
+
+def replay(recommendation, moment):
+    if recommendation.created_at > moment:
+        return None
+    updates = list(recommendation.status_updates.order_by("at", "id"))
+    state = updates[0].from_status_id if updates else recommendation.status_id
+    for update in updates:
+        if update.at <= moment:
+            state = update.to_status_id
+    return state
+
+
+@pytest.mark.parametrize("days_ago", [None, 400, 45])
+def test_every_dashboard_number_equals_a_direct_query_and_its_link(client, generated, days_ago):
+    client.force_login(make_user(role="Viewer"))
+    as_of = timezone.localdate() - datetime.timedelta(days=days_ago) if days_ago else None
+    response = client.get(URL, {"as_of": as_of.isoformat()} if as_of else {})
+    assert response.status_code == 200
+    context = response.context
+    moment = history.end_of_day(as_of) if as_of else timezone.now()
+    existing = [r for r in Recommendation.objects.all() if r.created_at <= moment]
+    states = {r.pk: replay(r, moment) for r in existing}
+
+    assert context["total"] == len(existing)
+    for bar in context["by_status"]:
+        expected = {pk for pk, status in states.items() if status == bar.item.pk}
+        assert bar.count == len(expected), bar.item
+        assert list_rows(client, bar.url) == expected, bar.item
+    for bar in context["by_theme"]:
+        expected = {r.pk for r in existing if bar.item in r.themes.all()}
+        assert (bar.count, list_rows(client, bar.url)) == (len(expected), expected)
+    for bar in context["by_actor"]:
+        expected = {r.pk for r in existing if bar.item in r.actors.all()}
+        assert (bar.count, list_rows(client, bar.url)) == (len(expected), expected)
+    for bar in context["by_dialogue"]:
+        expected = {r.pk for r in existing if r.dialogue_id == bar.item.pk}
+        assert (bar.count, list_rows(client, bar.url)) == (len(expected), expected)
+    assert sum(bar.count for bar in context["by_owner"]) == len(existing)
+    for bar in context["by_owner"]:
+        assert len(list_rows(client, bar.url)) == bar.count
+    statuses = {s.pk: s for s in Status.objects.all()}
+    weighted = sum(statuses[s].progress for s in states.values()) / len(states)
+    assert context["progress"] == round(weighted)
+    for key in ("overdue", "stale", "reversed"):
+        assert len(list_rows(client, context[key]["url"])) == context[key]["count"], key
+
+
+def test_overdue_stale_and_reversed_now_equal_direct_queries(client, generated):
+    client.force_login(make_user(role="Viewer"))
+    context = client.get(URL).context
+    today = timezone.localdate()
+    cutoff = timezone.now() - datetime.timedelta(days=90)
+    everything = list(Recommendation.objects.select_related("status"))
+    overdue = [
+        r for r in everything if r.next_review and r.next_review < today and r.status.is_open
+    ]
+    stale = [r for r in everything if r.status.is_open and r.updated_at < cutoff]
+    reversed_ = [r for r in everything if r.status.slug == "reversed"]
+    assert context["overdue"]["count"] == len(overdue)
+    assert context["stale"]["count"] == len(stale)
+    assert context["reversed"]["count"] == len(reversed_)
+    assert len(context["stale"]["rows"]) == min(10, len(stale))
+
+
+def test_the_trend_is_the_history_at_each_month_end(client, generated):
+    client.force_login(make_user(role="Viewer"))
+    response = client.get(URL)
+    trend = response.context["trend"]
+    assert len(trend.columns) == 24
+    for column in trend.columns:
+        moment = history.end_of_day(column.day)
+        expected = Counter(
+            s for r in Recommendation.objects.all() if (s := replay(r, moment)) is not None
+        )
+        assert {seg.status.pk: seg.count for seg in column.segments} == expected
+    page = response.content.decode()
+    assert '<svg class="trend"' in page and "The trend as a table" in page
+
+
+def test_changed_since_lists_exactly_the_moved_items(client, generated):
+    client.force_login(make_user(role="Viewer"))
+    since = timezone.localdate() - datetime.timedelta(days=120)
+    response = client.get(URL, {"since": since.isoformat()})
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    expected = {
+        r.pk for r in Recommendation.objects.all() if r.status_updates.filter(at__gte=start)
+    }
+    assert response.context["changed_count"] == len(expected)
+    assert {item["recommendation"].pk for item in response.context["changed"]} == expected
+    assert list_rows(client, response.context["changed_url"]) == expected
+    page = response.content.decode()
+    assert f"{len(expected)} recommendation" in page
+
+
+def test_as_of_reproduces_a_status_that_went_forwards_and_back(client, vocabulary):
+    from tracker import services
+
+    status = {s.slug: s for s in Status.objects.all()}
+    user = make_user("ana", role="Analyst")
+    client.force_login(user)
+    rec = make_recommendation(created_at=timezone.now() - datetime.timedelta(days=400))
+    for days_ago, slug in ((300, "on-track"), (200, "implemented"), (100, "reversed")):
+        services.status_change(
+            recommendation=Recommendation.objects.get(pk=rec.pk),
+            to=status[slug],
+            by=user,
+            rationale=f"Now {slug}.",
+            at=timezone.now() - datetime.timedelta(days=days_ago),
+        )
+
+    def shown(days_ago):
+        day = timezone.localdate() - datetime.timedelta(days=days_ago)
+        context = client.get(URL, {"as_of": day.isoformat()}).context
+        return {bar.item.slug for bar in context["by_status"] if bar.count}
+
+    assert shown(350) == {"not-started"}
+    assert shown(250) == {"on-track"}
+    assert shown(150) == {"implemented"}
+    assert shown(50) == {"reversed"}
+    now = client.get(URL)
+    assert now.context["reversed"]["count"] == 1
+    assert "Reversed: implemented or advanced, then undone" in now.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"as_of": "yesterday"},
+        {"as_of": "2999-01-01"},
+        {"since": "1700-01-01"},
+        {"as_of": "2024-01-01", "since": "2024-06-01"},
+    ],
+)
+def test_bad_dates_get_a_400_with_a_message(client, vocabulary, params):
+    client.force_login(make_user())
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    assert "could not be shown for these dates" in response.content.decode()
+
+
+@pytest.mark.usefixtures("seed")
+def test_the_dashboard_shows_the_seed(client):
+    client.force_login(make_user(role="Viewer"))
+    page = client.get(URL).content.decode()
+    assert "US-ROK Strategic Dialogue" in page
+    assert re.search(r'href="/recommendations/\?status=not-started"[^>]*>6<', page)
+
+
+def test_text_is_escaped(client, vocabulary):
+    dialogue = make_dialogue("<script>alert(1)</script>")
+    make_recommendation(dialogue, title="<img src=x onerror=alert(2)>")
+    client.force_login(make_user())
+    page = client.get(URL).content.decode()
+    assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def _queries(client, params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(URL, params).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("params", [{}, {"as_of": "2025-06-30", "since": "2024-01-01"}])
+def test_the_dashboard_query_count_is_the_same_at_10_and_1000(
+    client, vocabulary, params, django_assert_max_num_queries
+):
+    client.force_login(make_user(role="Viewer"))
+    start = timezone.now() - datetime.timedelta(days=900)
+    dialogue = make_dialogue()
+    small = [make_recommendation(dialogue, number=n, created_at=start) for n in range(1, 11)]
+    make_history(small, seed=1, start=start, days=880)
+    baseline = _queries(client, params)
+
+    statuses = list(Status.objects.all())
+    Recommendation.objects.bulk_create(
+        Recommendation(
+            dialogue=dialogue,
+            number=n,
+            title=f"R{n}",
+            text="Text.",
+            status=statuses[n % len(statuses)],
+            created_at=start,
+        )
+        for n in range(11, 1001)
+    )
+    make_history(list(Recommendation.objects.filter(number__gt=950)), seed=2, start=start, days=880)
+    assert Recommendation.objects.count() == 1000
+    with django_assert_max_num_queries(baseline):
+        client.get(URL, params)
+
+
+def test_healthz_answers_200_when_the_database_answers(client, db):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "up"}
+
+
+def test_healthz_answers_503_when_the_database_does_not(client, db):
+    with mock.patch("tracker.views.connection.cursor", side_effect=OperationalError("down")):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["database"] == "down"
+
+
+@pytest.mark.usefixtures("seed")
+def test_status_colours_come_from_the_vocabulary(client):
+    client.force_login(make_user())
+    response = client.get(reverse("status_css"))
+    assert response["Content-Type"].startswith("text/css")
+    css = response.content.decode()
+    assert "background-color: #4b5563;" in css and "fill: #4b5563;" in css

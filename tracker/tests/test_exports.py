@@ -1,0 +1,237 @@
+"""CSV and JSON exports and the review pack take the list's filters and show its rows."""
+
+import csv
+import datetime
+import io
+import json
+import tracemalloc
+from pathlib import Path
+
+import jsonschema
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from tracker import services
+from tracker.models import Recommendation, Status
+from tracker.tests.helpers import make_dialogue, make_history, make_recommendation, make_user
+
+SCHEMA = json.loads(Path(settings.BASE_DIR, "docs", "export.schema.json").read_text())
+pytestmark = pytest.mark.usefixtures("seed")
+
+
+@pytest.fixture
+def viewer(client):
+    user = make_user("vic", role="Viewer")
+    client.force_login(user)
+    return user
+
+
+def read(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def list_ids(client, query: str) -> list[int]:
+    ids, page = [], 1
+    while True:
+        response = client.get(f"{reverse('recommendation_list')}?{query}&page={page}")
+        ids += [row.pk for row in response.context["page"].object_list]
+        if not response.context["page"].has_next():
+            return ids
+        page += 1
+
+
+@pytest.mark.parametrize("query", ["", "status=not-started", "theme=china&sort=status", "q=SMA"])
+def test_the_csv_parses_back_into_the_rows_the_list_shows(client, viewer, query):
+    response = client.get(f"{reverse('export_csv')}?{query}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="recommendations-')
+    body = read(response)
+    assert body.startswith("\ufeff".encode())  # Excel reads UTF-8 only with the BOM
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [int(row["id"]) for row in rows] == list_ids(client, query)
+    for row in rows:
+        recommendation = Recommendation.objects.get(pk=row["id"])
+        assert row["text"] == recommendation.text  # verbatim, commas and quotes included
+        assert row["status"] == recommendation.status.name
+        assert row["themes"] == "; ".join(t.name for t in recommendation.themes.all())
+        assert row["version"] == str(recommendation.version)
+        assert row["rationale"] == ""
+        assert datetime.datetime.fromisoformat(row["status_as_of"])
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused(client, viewer):
+    make_recommendation(title='=HYPERLINK("http://evil")', text="+SUM(A1)")
+    body = read(client.get(reverse("export_csv"))).decode("utf-8-sig")
+    evil = next(row for row in csv.DictReader(io.StringIO(body)) if "HYPERLINK" in row["title"])
+    assert evil["title"] == '\'=HYPERLINK("http://evil")'
+    assert evil["text"] == "'+SUM(A1)"
+
+
+def test_the_csv_as_of_a_date_shows_the_state_then(client, viewer):
+    recommendation = Recommendation.objects.get(number=2)
+    services.status_change(
+        recommendation=recommendation,
+        to=Status.objects.get(name="Stalled"),
+        by=make_user(),
+        rationale="Moved.",
+    )
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    response = client.get(reverse("export_csv"), {"as_of": yesterday.isoformat()})
+    rows = {
+        row["id"]: row for row in csv.DictReader(io.StringIO(read(response).decode("utf-8-sig")))
+    }
+    assert rows[str(recommendation.pk)]["status"] == "Not started"
+    assert rows[str(recommendation.pk)]["status_as_of"].startswith(yesterday.isoformat())
+    assert response["X-Status-As-Of"].startswith(yesterday.isoformat())
+
+
+def test_the_json_validates_against_the_documented_shape(client, viewer):
+    recommendation = Recommendation.objects.get(number=2)
+    analyst = make_user("ana", role="Analyst")
+    services.status_change(
+        recommendation=recommendation,
+        to=Status.objects.get(name="On track"),
+        by=analyst,
+        rationale="Agreed.",
+        evidence_url="https://example.org/",
+        evidence_date=datetime.date(2021, 3, 10),
+    )
+    services.recommendation_change(recommendation=recommendation, by=analyst, owner=analyst)
+    for params in ({}, {"history": "1"}, {"history": "1", "status": "on-track"}):
+        response = client.get(reverse("export_json"), params)
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        data = json.loads(read(response))
+        jsonschema.validate(data, SCHEMA)
+        assert [item["id"] for item in data["recommendations"]] == list_ids(
+            client, "status=on-track" if "status" in params else ""
+        )
+    item = data["recommendations"][0]
+    assert item["owner"] == "ana"
+    assert [entry["kind"] for entry in item["history"]] == ["status", "owner"]
+    assert item["history"][0]["evidence"]["date"] == "2021-03-10"
+    assert data["filters"] == {"Status": "On track"}
+
+
+def test_the_json_without_history_has_no_history(client, viewer):
+    data = json.loads(read(client.get(reverse("export_json"))))
+    assert all("history" not in item for item in data["recommendations"])
+
+
+@pytest.mark.parametrize("name", ["export_csv", "export_json", "review_pack"])
+def test_bad_filters_get_400_not_500(client, viewer, name):
+    response = client.get(reverse(name), {"status": "nope", "as_of": "tomorrow"})
+    assert response.status_code == 400
+    assert "These filters could not be applied" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", ["export_csv", "export_json", "review_pack"])
+def test_anonymous_users_are_sent_to_log_in(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def _export_peak(client, name: str, dialogue) -> tuple[int, int]:
+    response = client.get(reverse(name), {"dialogue": dialogue.slug})
+    tracemalloc.start()
+    size = sum(len(part) for part in response.streaming_content)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return size, peak
+
+
+def _fill(dialogue, first: int, last: int) -> None:
+    statuses = list(Status.objects.all())
+    Recommendation.objects.bulk_create(
+        Recommendation(
+            dialogue=dialogue,
+            number=n,
+            title=f"Recommendation {n}",
+            text="A verbatim text of a realistic length, " * 12,
+            status=statuses[n % len(statuses)],
+        )
+        for n in range(first, last + 1)
+    )
+
+
+@pytest.mark.parametrize("name", ["export_csv", "export_json"])
+def test_an_export_of_10000_rows_streams_in_bounded_memory(client, viewer, name):
+    dialogue = make_dialogue()
+    _fill(dialogue, 1, 2_500)
+    small_size, small_peak = _export_peak(client, name, dialogue)
+    _fill(dialogue, 2_501, 10_000)
+    size, peak = _export_peak(client, name, dialogue)
+    assert size > 3.9 * small_size > 5_000_000  # four times the data went through...
+    # ...a chunk at a time: the peak does not grow with the rows, and stays small.
+    assert peak < 1.3 * small_peak, f"{small_peak / 1e6:.1f} MB, then {peak / 1e6:.1f} MB"
+    assert peak < 8_000_000, f"{name} peaked at {peak / 1e6:.1f} MB"
+
+
+def test_the_review_pack_groups_by_dialogue_with_the_last_update(client, viewer, vocabulary):
+    other = make_dialogue("Another dialogue", date=datetime.date(2019, 1, 1))
+    make_recommendation(other, number=1, title="Older item")
+    recommendation = Recommendation.objects.get(number=2)
+    services.status_change(
+        recommendation=recommendation,
+        to=Status.objects.get(name="On track"),
+        by=make_user("ana", role="Analyst", first_name="Ana", last_name="Lyst"),
+        rationale="The <b>11th</b> SMA closed the talks.",
+        evidence_source="Joint statement",
+    )
+    response = client.get(reverse("review_pack"), {"theme": "burden-sharing"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Filters</dt><dd>Theme: Burden-sharing (SMA)</dd>" in page.replace("\n", "")
+    assert "The &lt;b&gt;11th&lt;/b&gt; SMA closed the talks." in page
+    assert "Evidence: Joint statement" in page
+    assert "Older item" not in page
+    everything = client.get(reverse("review_pack")).content.decode()
+    assert everything.count('class="review__dialogue"') == 2
+    assert everything.index("US-ROK Strategic Dialogue") < everything.index("Another dialogue")
+    assert "@media print" in Path(settings.BASE_DIR, "static", "css", "app.css").read_text()
+
+
+def test_the_review_pack_as_of_a_date_shows_the_update_then(client, viewer):
+    recommendation = Recommendation.objects.get(number=2)
+    user = make_user()
+    year_ago = timezone.now() - datetime.timedelta(days=365)
+    Recommendation.objects.filter(pk=recommendation.pk).update(created_at=year_ago)
+    services.status_change(
+        recommendation=recommendation,
+        to=Status.objects.get(name="On track"),
+        by=user,
+        rationale="First move.",
+        at=year_ago + datetime.timedelta(days=10),
+    )
+    services.status_change(
+        recommendation=Recommendation.objects.get(pk=recommendation.pk),
+        to=Status.objects.get(name="Stalled"),
+        by=user,
+        rationale="Second move.",
+    )
+    day = (year_ago + datetime.timedelta(days=20)).date().isoformat()
+    page = client.get(
+        reverse("review_pack"), {"as_of": day, "theme": "burden-sharing"}
+    ).content.decode()
+    assert "First move." in page and "Second move." not in page
+
+
+def test_the_review_pack_query_count_does_not_grow(client, viewer, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.status_change(
+        recommendation=Recommendation.objects.get(number=1),
+        to=Status.objects.get(name="Stalled"),
+        by=make_user(),
+        rationale="So that the small page has a last update too.",
+    )
+    with CaptureQueriesContext(connection) as small:
+        client.get(reverse("review_pack"))
+    dialogue = make_dialogue()
+    recommendations = [make_recommendation(dialogue, number=n) for n in range(1, 80)]
+    make_history(recommendations, seed=5)
+    with django_assert_max_num_queries(len(small)):
+        client.get(reverse("review_pack"))

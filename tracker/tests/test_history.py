@@ -1,0 +1,151 @@
+"""The past, rebuilt from the history, equals a replay of the history in Python."""
+
+import datetime
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from tracker import history, services
+from tracker.models import FieldChange, Recommendation, Status, StatusUpdate
+from tracker.tests.helpers import make_dialogue, make_history, make_recommendation, make_user
+
+pytestmark = pytest.mark.usefixtures("vocabulary")
+
+
+def replay_status(recommendation: Recommendation, moment: datetime.datetime) -> int | None:
+    """The status id at ``moment`` by walking the updates one by one."""
+    if recommendation.created_at > moment:
+        return None
+    updates = list(recommendation.status_updates.order_by("at", "id"))
+    if not updates:
+        return recommendation.status_id
+    state = updates[0].from_status_id
+    for update in updates:
+        if update.at <= moment:
+            state = update.to_status_id
+    return state
+
+
+def replay_field(recommendation: Recommendation, field: str, moment, current: str) -> str:
+    changes = list(recommendation.field_changes.filter(field=field).order_by("at", "id"))
+    if not changes:
+        return current
+    state = changes[0].old_value
+    for change in changes:
+        if change.at <= moment:
+            state = change.new_value
+    return state
+
+
+@pytest.fixture
+def generated():
+    created = timezone.now() - datetime.timedelta(days=1000)
+    dialogue = make_dialogue()
+    recommendations = [
+        make_recommendation(dialogue, number=n, created_at=created + datetime.timedelta(days=n * 7))
+        for n in range(1, 41)
+    ]
+    make_history(recommendations, seed=7, start=created, days=950)
+    return list(Recommendation.objects.all())
+
+
+def sample_moments():
+    now = timezone.now()
+    return [now - datetime.timedelta(days=d) for d in (990, 700, 400, 123, 30, 1)] + [now]
+
+
+def test_status_counts_as_of_equal_a_replay(generated):
+    assert StatusUpdate.objects.count() > 20
+    for moment in sample_moments():
+        expected = Counter(s for r in generated if (s := replay_status(r, moment)) is not None)
+        assert history.status_counts_as_of(moment) == expected, moment
+
+
+def test_row_level_state_as_of_equals_a_replay(generated):
+    for moment in sample_moments():
+        rows = Recommendation.objects.filter(created_at__lte=moment).annotate(
+            **history.as_of_annotations(moment)
+        )
+        for row in rows:
+            assert row.status_as_of == replay_status(row, moment)
+            assert row.owner_as_of == replay_field(row, "owner", moment, str(row.owner_id or ""))
+            current_review = row.next_review.isoformat() if row.next_review else ""
+            assert row.review_as_of == replay_field(row, "next_review", moment, current_review)
+
+
+def test_owner_counts_as_of_equal_a_replay(generated):
+    assert FieldChange.objects.filter(field="owner").exists()
+    for moment in sample_moments():
+        expected = Counter()
+        for r in generated:
+            if r.created_at <= moment:
+                owner = replay_field(r, "owner", moment, str(r.owner_id or ""))
+                expected[int(owner) if owner else None] += 1
+        assert history.owner_counts_as_of(moment) == expected, moment
+
+
+def test_the_trend_equals_a_replay_at_each_month_end(generated):
+    today = timezone.localdate()
+    days = history.month_ends(today - datetime.timedelta(days=800), today)
+    assert len(days) == 24 and days[-1] == today
+    trend = history.status_trend(days)
+    assert list(trend) == days
+    for day, counts in trend.items():
+        moment = history.end_of_day(day)
+        expected = Counter(s for r in generated if (s := replay_status(r, moment)) is not None)
+        assert counts == expected, day
+
+
+def test_a_status_that_went_forwards_and_back(vocabulary):
+    status = {s.slug: s for s in Status.objects.all()}
+    user = make_user()
+    recommendation = make_recommendation(
+        status=status["not-started"], created_at=timezone.now() - datetime.timedelta(days=400)
+    )
+    moments = {}
+    for days_ago, slug in ((300, "on-track"), (200, "implemented"), (100, "reversed")):
+        at = timezone.now() - datetime.timedelta(days=days_ago)
+        services.status_change(
+            recommendation=Recommendation.objects.get(pk=recommendation.pk),
+            to=status[slug],
+            by=user,
+            rationale=slug,
+            at=at,
+        )
+        moments[slug] = at + datetime.timedelta(days=1)
+    assert history.status_counts_as_of(moments["implemented"]) == {status["implemented"].pk: 1}
+    assert history.status_counts_as_of(moments["on-track"]) == {status["on-track"].pk: 1}
+    assert history.status_counts_as_of(timezone.now()) == {status["reversed"].pk: 1}
+    before_creation = timezone.now() - datetime.timedelta(days=500)
+    assert history.status_counts_as_of(before_creation) == {}
+
+
+def test_changed_since_lists_exactly_the_moved_items(generated):
+    moment = timezone.now() - datetime.timedelta(days=200)
+    expected = {r.pk for r in generated if r.status_updates.filter(at__gt=moment).exists()}
+    total, items = history.changed_since(moment, limit=1000)
+    assert total == len(expected)
+    assert {item["recommendation"].pk for item in items} == expected
+    for item in items:
+        assert item["from_status"].pk == replay_status(item["recommendation"], moment)
+        assert item["to_status"].pk == item["recommendation"].status_id
+        assert all(update.at >= moment for update in item["updates"])
+    until = moment + datetime.timedelta(days=100)
+    total, items = history.changed_since(moment, until=until, limit=1000)
+    expected = {
+        r.pk for r in generated if r.status_updates.filter(at__gte=moment, at__lte=until).exists()
+    }
+    assert {item["recommendation"].pk for item in items} == expected
+    for item in items:
+        assert item["to_status"].pk == replay_status(item["recommendation"], until)
+
+
+def test_month_ends():
+    ends = history.month_ends(datetime.date(2023, 11, 5), datetime.date(2024, 2, 10))
+    assert ends == [
+        datetime.date(2023, 11, 30),
+        datetime.date(2023, 12, 31),
+        datetime.date(2024, 1, 31),
+        datetime.date(2024, 2, 10),
+    ]
