@@ -242,3 +242,53 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class LinkSuggestion(models.Model):
+    """A link the importer proposes (a source passage, a theme, an actor) until an
+    editor confirms it (it becomes a real link) or removes it."""
+
+    class Kind(models.TextChoices):
+        PASSAGE = "passage", "Source passage"
+        THEME = "theme", "Theme"
+        ACTOR = "actor", "Actor"
+
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.CASCADE, related_name="suggestions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, null=True, blank=True)
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, null=True, blank=True)
+    actor = models.ForeignKey(Actor, on_delete=models.CASCADE, null=True, blank=True)
+    score = models.FloatField(help_text="Similarity, 0 to 1.")
+    reason = models.CharField(max_length=300, help_text="Why, in words: the shared terms.")
+
+    class Meta:
+        ordering = ["recommendation", "kind", "-score"]
+        constraints = [
+            # Exactly the target its kind names.
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="passage", passage__isnull=False, theme__isnull=True, actor__isnull=True)
+                    | Q(kind="theme", theme__isnull=False, passage__isnull=True, actor__isnull=True)
+                    | Q(kind="actor", actor__isnull=False, passage__isnull=True, theme__isnull=True)
+                ),
+                name="suggestion_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["recommendation", "passage"], name="suggestion_unique_passage"
+            ),
+            models.UniqueConstraint(
+                fields=["recommendation", "theme"], name="suggestion_unique_theme"
+            ),
+            models.UniqueConstraint(
+                fields=["recommendation", "actor"], name="suggestion_unique_actor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.target} ({self.score:.2f})"
+
+    @property
+    def target(self):
+        return self.passage or self.theme or self.actor

@@ -21,7 +21,8 @@ from django.views.decorators.http import require_POST
 from dialogue.models import Passage
 from tracker import forms, services
 from tracker.filters import RecommendationFilter, trackers
-from tracker.models import FieldChange, Recommendation, Status, StatusUpdate
+from tracker.models import FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
+from tracker.suggestions import suggestion_confirm
 
 PAGE_SIZE = 25
 DETAIL = "tracker/recommendation_detail.html"
@@ -133,6 +134,8 @@ def _detail_context(
     }
     return {
         "recommendation": recommendation,
+        "suggestions": recommendation.suggestions.select_related("passage", "theme", "actor"),
+        "can_edit_links": request.user.has_perm("tracker.change_recommendation"),
         "forms": action_forms,
         "statuses": Status.objects.all(),
         "timeline": _timeline(recommendation),
@@ -284,6 +287,26 @@ def _field_action(field: str, name: str, success: str):
 recommendation_owner = _field_action("owner", "owner", "Owner saved.")
 recommendation_priority = _field_action("priority", "priority", "Priority saved.")
 recommendation_review = _field_action("next_review", "review", "Next review date saved.")
+
+
+@login_required
+@require_POST
+def suggestion_decide(
+    request: HttpRequest, pk: int, suggestion_pk: int, decision: str
+) -> HttpResponse:
+    """An editor confirms a suggested link (it becomes real) or removes it."""
+    if not request.user.has_perm("tracker.change_recommendation"):
+        raise PermissionDenied
+    suggestion = get_object_or_404(
+        LinkSuggestion.objects.select_related("recommendation"), pk=suggestion_pk, recommendation=pk
+    )
+    if decision == "confirm":
+        suggestion_confirm(suggestion)
+        messages.success(request, f"Linked: {suggestion.target}.")
+    else:
+        suggestion.delete()
+        messages.success(request, f"Suggestion removed: {suggestion.target}.")
+    return redirect("recommendation_detail", pk=pk)
 
 
 @never_cache
