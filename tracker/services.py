@@ -231,3 +231,27 @@ def note_add(
         return Note.objects.create(
             recommendation=recommendation, author=by, text=text, created_at=at or timezone.now()
         )
+
+
+def status_import_apply(*, rows: list[dict[str, Any]], by: AbstractBaseUser) -> int:
+    """Apply the rows of a status import (``tracker.status_import``), all or nothing.
+
+    Each row is a mapping with ``recommendation``, ``version`` (the version the
+    exported row showed), ``changes`` (tracked field name -> new value) and
+    ``rationale``. Each goes through ``recommendation_change`` based on its
+    version, so it writes the usual history with ``by`` as the author. A
+    ``ConflictError`` or ``ChangeError`` from any row undoes every row. Returns
+    how many recommendations changed.
+    """
+    changed = 0
+    with transaction.atomic():
+        for row in rows:
+            saved = recommendation_change(
+                recommendation=row["recommendation"],
+                by=by,
+                based_on_version=row["version"],
+                rationale=row["rationale"],
+                **row["changes"],
+            )
+            changed += saved.version != row["version"]
+    return changed
