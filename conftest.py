@@ -26,6 +26,14 @@ def _expected_database():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached pages are keyed by the data; ids repeat across tests on SQLite."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

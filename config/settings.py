@@ -4,6 +4,7 @@ Production uses ``config.production``, which refuses weak or missing secrets.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -60,6 +61,16 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# In the test suite every request fails on an N+1 query (django-zeal's middleware
+# raises); never in production.
+TESTING = "pytest" in sys.modules
+if TESTING:
+    INSTALLED_APPS.append("zeal")
+    MIDDLEWARE.append("zeal.middleware.zeal_middleware")
+    # Django itself reads these twice in some requests (the admin's change form loads
+    # its object's user after the session's; logging out reads the session again).
+    ZEAL_ALLOWLIST = [{"model": "auth.User"}, {"model": "sessions.Session"}]
 
 ROOT_URLCONF = "config.urls"
 

@@ -57,11 +57,17 @@ class ParticipationInline(admin.TabularInline):
     autocomplete_fields = ["person", "organization"]
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("person", "dialogue", "organization")
+
 
 class PassageInline(admin.StackedInline):
     model = Passage
     filter_horizontal = ["themes"]
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("themes")
 
 
 @admin.register(Dialogue)

@@ -7,6 +7,7 @@ and the rows behind its link cannot disagree.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -14,9 +15,12 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Min, Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +32,7 @@ from tracker.models import Actor, FieldChange, Note, Recommendation, Status, Sta
 ATTENTION_ROWS = 10
 RECENT_EVENTS = 20
 TREND_MONTHS = 24
+DASHBOARD_CACHE_SECONDS = 300
 REVERSED = "reversed"
 
 
@@ -181,16 +186,45 @@ def dashboard_data(
     return data
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    form = DashboardForm(request.GET)
-    if not form.is_valid():
-        return render(request, "tracker/dashboard.html", {"form": form}, status=400)
-    as_of, since = form.cleaned_data["as_of"], form.cleaned_data["since"]
-    if as_of and since and since > as_of:
-        form.add_error("since", "Give a date before the “as of” date.")
-        return render(request, "tracker/dashboard.html", {"form": form}, status=400)
-    context = {"form": form, **dashboard_data(request, as_of, since)}
+def data_version() -> tuple:
+    """A fingerprint of everything the dashboard shows, in one cheap query.
+
+    Every tracked change bumps a recommendation's ``updated_at`` and adds a history
+    row; notes, new or deleted rows of the vocabularies and dialogues change the
+    counts and ids. A rename in a vocabulary shows once the cache entry expires.
+    """
+    tables = {
+        "rec": Recommendation._meta.db_table,
+        "su": StatusUpdate._meta.db_table,
+        "fc": FieldChange._meta.db_table,
+        "note": Note._meta.db_table,
+        **{
+            name: model._meta.db_table
+            for name, model in (
+                ("status", Status),
+                ("theme", Theme),
+                ("actor", Actor),
+                ("dialogue", Dialogue),
+                ("user", get_user_model()),
+            )
+        },
+    }
+    vocabularies = ", ".join(
+        f"(SELECT count(*) + coalesce(max(id), 0) FROM {tables[name]})"  # noqa: S608
+        for name in ("status", "theme", "actor", "dialogue", "user")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT max(updated_at) FROM {tables['rec']}), "  # noqa: S608 - table names
+            f"(SELECT count(*) FROM {tables['rec']}), (SELECT max(id) FROM {tables['su']}), "
+            f"(SELECT max(id) FROM {tables['fc']}), (SELECT max(id) FROM {tables['note']}), "
+            f"{vocabularies}"
+        )
+        return tuple(cursor.fetchone())
+
+
+def _context(request, as_of, since) -> dict:
+    context = dashboard_data(request, as_of, since)
     context["breakdowns"] = [
         ("By theme", context["by_theme"], "theme"),
         ("By actor addressed", context["by_actor"], "actor"),
@@ -210,4 +244,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             }
             for column in context["trend"].columns
         ]
-    return render(request, "tracker/dashboard.html", context)
+    return context
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The body is cached under a fingerprint of the data (``data_version``), so a
+    cached dashboard is never older than the last change, on any app server."""
+    form = DashboardForm(request.GET)
+    if not form.is_valid():
+        return render(request, "tracker/dashboard.html", {"form": form}, status=400)
+    as_of, since = form.cleaned_data["as_of"], form.cleaned_data["since"]
+    if as_of and since and since > as_of:
+        form.add_error("since", "Give a date before the “as of” date.")
+        return render(request, "tracker/dashboard.html", {"form": form}, status=400)
+    version = hashlib.sha256(repr((timezone.localdate(), data_version())).encode()).hexdigest()
+    key = f"dashboard:{as_of}:{since}:{version}"
+    body = cache.get(key)
+    context = {"form": form, "as_of": as_of, "since": since}
+    if body is None:
+        data = _context(request, as_of, since)
+        body = render_to_string("tracker/_dashboard_body.html", data, request=request)
+        cache.set(key, body, DASHBOARD_CACHE_SECONDS)
+        context.update(data)  # for tests and debugging: what the body was made from
+    return render(request, "tracker/dashboard.html", {**context, "body": body})

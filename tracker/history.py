@@ -11,6 +11,7 @@ correlated subqueries on the ``(recommendation, at)`` indexes.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -105,9 +106,12 @@ def month_ends(first: datetime.date, last: datetime.date, limit: int = 24) -> li
 def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
     """Counts per status at the end of each of ``days``, in a fixed number of queries.
 
-    State at the end of day D = recommendations created by then, in their current
-    status, with every later status update undone. Month ends share two grouped
-    queries; a day inside a month (today, say) is counted exactly on its own.
+    Every recommendation starts in its initial status (its current one with all its
+    updates undone) and moves with each update; updates never precede the creation.
+    So the count at the end of month M = the initial statuses of the recommendations
+    created up to M, plus the net flow of the updates up to M. Three grouped queries
+    of a few hundred rows, whatever the data size. A day inside a month (today, say)
+    is counted exactly on its own.
     """
     days = sorted(days)
     partial = [day for day in days if (day + datetime.timedelta(days=1)).day != 1]
@@ -115,33 +119,34 @@ def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
     trend = {day: status_counts_as_of(end_of_day(day)) for day in partial}
     if not days:
         return trend
-    moments = {day: end_of_day(day) for day in days}
-    created = (
+    initial: dict[datetime.date, Counter] = defaultdict(Counter)
+    for row in (
         Recommendation.objects.order_by()
         .annotate(month=TruncMonth("created_at"))
         .values("month", "status")
         .annotate(n=Count("id"))
-    )
-    # Group the updates by (update time bucket, creation time bucket) in SQL.
-    flows = (
-        StatusUpdate.objects.filter(at__gt=moments[days[0]])
-        .order_by()
-        .annotate(month=TruncMonth("at"), created_month=TruncMonth("recommendation__created_at"))
-        .values("month", "created_month", "to_status", "from_status")
-        .annotate(n=Count("id"))
-    )
-    created_rows = list(created)
-    flow_rows = list(flows)
+    ):
+        initial[_as_date(row["month"])][row["status"]] += row["n"]
+    flow: dict[datetime.date, Counter] = defaultdict(Counter)
+    updates = StatusUpdate.objects.order_by()
+    # Each grouping by one status column returns months x statuses rows at most.
+    for bucket, target, sign in (
+        ("recommendation__created_at", initial, -1),  # undo every update: the initial status
+        ("at", flow, 1),  # then replay them month by month
+    ):
+        for column, direction in (("to_status", sign), ("from_status", -sign)):
+            for row in (
+                updates.annotate(month=TruncMonth(bucket))
+                .values("month", column)
+                .annotate(n=Count("id"))
+            ):
+                target[_as_date(row["month"])][row[column]] += direction * row["n"]
     for day in days:
+        month = _month_start(day)
         counts: Counter = Counter()
-        month_start = _month_start(day)
-        for row in created_rows:
-            if _as_date(row["month"]) <= month_start:
-                counts[row["status"]] += row["n"]
-        for row in flow_rows:
-            if _as_date(row["created_month"]) <= month_start < _as_date(row["month"]):
-                counts[row["to_status"]] -= row["n"]
-                counts[row["from_status"]] += row["n"]
+        for start, change in [*initial.items(), *flow.items()]:
+            if start <= month:
+                counts.update(change)
         trend[day] = +counts
     return dict(sorted(trend.items()))
 
@@ -150,6 +155,7 @@ def _month_start(day: datetime.date) -> datetime.date:
     return day.replace(day=1)
 
 
+@functools.lru_cache(maxsize=4096)
 def _as_date(value) -> datetime.date:
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()

@@ -69,6 +69,7 @@ def recommendation_change(
     priority: int = UNSET,
     next_review: datetime.date | None = UNSET,
     at: datetime.datetime | None = None,
+    current: Recommendation | None = None,
 ) -> Recommendation:
     """Change any of the tracked fields at once, writing one history entry per change.
 
@@ -78,7 +79,8 @@ def recommendation_change(
     rationale. Fields left ``UNSET`` are not touched; a field set to its current
     value is not a change. ``at`` back-dates the entries (imports and the demo
     history, applied in time order); the default is now. Returns the
-    recommendation as saved.
+    recommendation as saved. Bulk callers pass ``current``, the row as read in their
+    transaction, to save a query per row.
     """
     requested = {
         "status": status,
@@ -90,7 +92,9 @@ def recommendation_change(
     rationale = rationale.strip()
 
     with transaction.atomic():
-        current = Recommendation.objects.select_related("status", "owner").get(pk=recommendation.pk)
+        current = current or Recommendation.objects.select_related("status", "owner").get(
+            pk=recommendation.pk
+        )
         if based_on_version is None:
             based_on_version = current.version
         elif current.version != based_on_version:
@@ -201,10 +205,14 @@ def status_change_bulk(
     if not rationale.strip():
         raise ChangeError("A status change needs a rationale.")
     with transaction.atomic():
-        to_change = list(recommendations.exclude(status=to).select_related("status"))
+        to_change = list(recommendations.exclude(status=to).select_related("status", "owner"))
         for recommendation in to_change:
             recommendation_change(
-                recommendation=recommendation, by=by, status=to, rationale=rationale
+                recommendation=recommendation,
+                by=by,
+                status=to,
+                rationale=rationale,
+                current=recommendation,
             )
     return len(to_change)
 
@@ -245,12 +253,16 @@ def status_import_apply(*, rows: list[dict[str, Any]], by: AbstractBaseUser) -> 
     """
     changed = 0
     with transaction.atomic():
+        current = Recommendation.objects.select_related("status", "owner").in_bulk(
+            [row["recommendation"].pk for row in rows]
+        )
         for row in rows:
             saved = recommendation_change(
                 recommendation=row["recommendation"],
                 by=by,
                 based_on_version=row["version"],
                 rationale=row["rationale"],
+                current=current[row["recommendation"].pk],
                 **row["changes"],
             )
             changed += saved.version != row["version"]

@@ -178,7 +178,7 @@ def _action(
         raise PermissionDenied
     recommendation = _get_recommendation(pk)
     form = FORMS[name](request.POST, recommendation=recommendation)
-    status, conflict = 200, None
+    status, conflict, lost_race = 200, None, False
     valid = form.is_valid()
     # A stale form is a conflict even if it is also invalid: what changed may be why.
     if form.cleaned_data.get("version", recommendation.version) != recommendation.version:
@@ -189,13 +189,14 @@ def _action(
         try:
             apply(recommendation, form.cleaned_data)
         except services.ConflictError:
-            status = 409
+            status, lost_race = 409, True
         except services.ChangeError as error:
             form.add_error(None, str(error))
             status = 400
     if status == 409:
         conflict = _changes_since(recommendation, form.cleaned_data["version"])
-        recommendation = _get_recommendation(pk)
+        if lost_race:  # another writer committed between our read and our write
+            recommendation.refresh_from_db()
         form.recommendation = recommendation
         form.set_version(recommendation.version)
 
@@ -205,9 +206,8 @@ def _action(
 
     bound = {} if status == 200 else {name: form}
     context = {
-        **_detail_context(
-            request, recommendation if status != 200 else _get_recommendation(pk), bound
-        ),
+        # The services update the instance they were given, so it shows the new state.
+        **_detail_context(request, recommendation, bound),
         "conflict": conflict,
         "conflict_form": name if conflict is not None else None,
         "just_done": success if status == 200 else None,

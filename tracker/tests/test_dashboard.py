@@ -270,3 +270,30 @@ def test_status_colours_come_from_the_vocabulary(client):
     assert response["Content-Type"].startswith("text/css")
     css = response.content.decode()
     assert "background-color: #4b5563;" in css and "fill: #4b5563;" in css
+
+
+def test_the_dashboard_is_cached_until_anything_changes(client, vocabulary):
+    from tracker import services
+
+    client.force_login(make_user(role="Analyst"))
+    recommendation = make_recommendation()
+    first = client.get(URL)
+    assert "by_status" in first.context  # computed
+    with CaptureQueriesContext(connection) as cached_queries:
+        second = client.get(URL)
+    assert "by_status" not in second.context  # served from the cache...
+    assert second.content.split(b"<main")[1] == first.content.split(b"<main")[1]
+    assert len(cached_queries) < 8  # ...in a handful of queries
+
+    services.status_change(
+        recommendation=recommendation,
+        to=Status.objects.get(slug="stalled"),
+        by=make_user(),
+        rationale="Moved.",
+    )
+    third = client.get(URL)
+    assert "by_status" in third.context  # the change invalidated it
+    stalled = next(bar for bar in third.context["by_status"] if bar.item.slug == "stalled")
+    assert stalled.count == 1
+    services.note_add(recommendation=recommendation, by=make_user(), text="A note.")
+    assert "added a note" in client.get(URL).content.decode()
