@@ -87,41 +87,31 @@ def suggestions_make(dialogue: Dialogue) -> int:
         linked_passages = {p.pk for p in recommendation.passages.all()}
         linked_themes = {t.pk for t in recommendation.themes.all()}
         linked_actors = {a.pk for a in recommendation.actors.all()}
-        scored = sorted(
-            (
-                (*_similarity(vector, pv), p)
-                for p, pv in zip(passages, passage_vectors, strict=True)
-            ),
-            key=lambda item: item[0],
-            reverse=True,
-        )
-        for score, shared, passage in scored[:PASSAGES_PER_RECOMMENDATION]:
-            if score >= MIN_PASSAGE_SCORE and passage.pk not in linked_passages:
-                suggestions.append(
-                    LinkSuggestion(
-                        recommendation=recommendation,
-                        kind=LinkSuggestion.Kind.PASSAGE,
-                        passage=passage,
-                        score=round(score, 3),
-                        reason=f"shares the terms {', '.join(shared)}",
+        for kind, targets, target_vectors, limit, minimum, linked in (
+            (LinkSuggestion.Kind.PASSAGE, passages, passage_vectors,
+             PASSAGES_PER_RECOMMENDATION, MIN_PASSAGE_SCORE, linked_passages),
+            (LinkSuggestion.Kind.THEME, themes, theme_vectors,
+             THEMES_PER_RECOMMENDATION, MIN_THEME_SCORE, linked_themes),
+        ):  # fmt: skip
+            scored = sorted(
+                (
+                    (*_similarity(vector, target_vector), target)
+                    for target, target_vector in zip(targets, target_vectors, strict=True)
+                ),
+                key=lambda item: item[0],
+                reverse=True,
+            )
+            for score, shared, target in scored[:limit]:
+                if score >= minimum and target.pk not in linked:
+                    suggestions.append(
+                        LinkSuggestion(
+                            recommendation=recommendation,
+                            kind=kind,
+                            **{kind.value: target},
+                            score=round(score, 3),
+                            reason=f"shares the terms {', '.join(shared)}",
+                        )
                     )
-                )
-        scored = sorted(
-            ((*_similarity(vector, tv), t) for t, tv in zip(themes, theme_vectors, strict=True)),
-            key=lambda item: item[0],
-            reverse=True,
-        )
-        for score, shared, theme in scored[:THEMES_PER_RECOMMENDATION]:
-            if score >= MIN_THEME_SCORE and theme.pk not in linked_themes:
-                suggestions.append(
-                    LinkSuggestion(
-                        recommendation=recommendation,
-                        kind=LinkSuggestion.Kind.THEME,
-                        theme=theme,
-                        score=round(score, 3),
-                        reason=f"shares the terms {', '.join(shared)}",
-                    )
-                )
         text = _normalise(recommendation.text)
         for actor in actors:
             names = [actor.code, actor.name]
