@@ -1,6 +1,7 @@
 """What happened in the room: the dialogue, its report and the people who were there."""
 
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 
 
@@ -110,6 +111,11 @@ class Dialogue(models.Model):
 
     class Meta:
         ordering = ["-date", "title"]
+        indexes = [
+            # The recommendation list's default sort, newest dialogue first: with it the
+            # database walks dialogues by date and stops after a page (no full sort).
+            models.Index(F("date").desc(), "id", name="dialogue_date_id_idx"),
+        ]
         constraints = [
             # The importer matches a report it has seen by title and date.
             models.UniqueConstraint(fields=["title", "date"], name="dialogue_unique_title_date"),

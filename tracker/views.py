@@ -1,6 +1,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from django.conf import settings
@@ -15,10 +16,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST
 
-from dialogue.models import Passage
+from dialogue.models import Dialogue, Passage
 from tracker import forms, services
 from tracker.filters import RecommendationFilter, trackers
 from tracker.models import FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
@@ -50,6 +52,20 @@ def _show_state(rows: list[Recommendation], filterset: RecommendationFilter) -> 
         row.shown_owner = owners.get(int(row.owner_as_of)) if row.owner_as_of else None
 
 
+def _dialogue_options(chosen: str) -> str:
+    """The dialogue filter's <option>s, escaped, newest first. Plain string joins:
+    format_html per option costs tens of milliseconds over a thousand dialogues."""
+    return mark_safe(  # noqa: S308 - every value below is escaped
+        "".join(
+            f'<option value="{escape(slug)}"{" selected" if slug == chosen else ""}>'
+            f"{escape(title)} ({date.year})</option>"
+            for slug, title, date in Dialogue.objects.order_by("-date", "id").values_list(
+                "slug", "title", "date"
+            )
+        )
+    )
+
+
 @login_required
 def recommendation_list(request: HttpRequest) -> HttpResponse:
     filterset, rows = _filtered(request)
@@ -62,6 +78,7 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "statuses": Status.objects.all(),
         "trackers": trackers(),
+        "dialogue_options": _dialogue_options(request.GET.get("dialogue", "")),
         "stale_days": settings.TRACKER_STALE_DAYS,
         "active_filters": len(
             {key for key, value in request.GET.items() if value and key not in ("page", "sort")}

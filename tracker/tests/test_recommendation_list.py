@@ -232,3 +232,11 @@ def test_the_list_runs_the_same_number_of_queries_at_5_and_500(
     assert Recommendation.objects.count() == 500
     with django_assert_max_num_queries(small):
         client.get(URL, params)
+
+
+def test_the_dialogue_filter_lists_dialogues_escaped_and_marks_the_chosen_one(client, analyst):
+    evil = make_dialogue('<script>alert("x")</script>', slug="evil")
+    make_recommendation(evil)
+    page = client.get(URL, {"dialogue": "evil"}).content.decode()
+    assert '<script>alert("x")</script>' not in page
+    assert '<option value="evil" selected>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;' in page
