@@ -13,7 +13,9 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -26,6 +28,15 @@ SORTS = {
     "status": ("Status", ["status__order", "-dialogue__date", "number"]),
     "review": ("Next review", [F("next_review").asc(nulls_last=True), "-dialogue__date", "number"]),
     "changed": ("Last change", ["-updated_at", "-id"]),
+}
+# The same expressions as the indexes of migration tracker/0004, so PostgreSQL uses them.
+SEARCH_SQL = {
+    # Each runs in a subquery on its one table, which Django aliases: bare columns.
+    "recommendation": (
+        "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(text, '')) "
+        "@@ plainto_tsquery('english', %s)"
+    ),
+    "note": "to_tsvector('english', text) @@ plainto_tsquery('english', %s)",
 }
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -145,12 +156,27 @@ class RecommendationFilter(django_filters.FilterSet):
         return history.end_of_day(self.as_of_day) if self.as_of_day else None
 
     def search(self, queryset, name, value):
-        """Words in the title, the text or any note: every word must match somewhere."""
+        """Words in the title, the text or any note: every word must match somewhere.
+
+        PostgreSQL: full-text search (English stemming) on the GIN indexes of
+        migration 0004. SQLite: a substring search.
+        """
+        postgres = connection.vendor == "postgresql"
         for word in value.split():
-            in_notes = Note.objects.filter(recommendation=OuterRef("pk"), text__icontains=word)
-            queryset = queryset.filter(
-                Q(title__icontains=word) | Q(text__icontains=word) | Exists(in_notes)
-            )
+            if postgres:
+                # Two index scans (GIN) joined by id, rather than one expression per row.
+                in_text = Recommendation.objects.filter(
+                    RawSQL(SEARCH_SQL["recommendation"], [word], output_field=BooleanField())  # noqa: S611
+                ).values("pk")
+                in_notes = Note.objects.filter(
+                    RawSQL(SEARCH_SQL["note"], [word], output_field=BooleanField())  # noqa: S611
+                ).values("recommendation_id")
+                queryset = queryset.filter(Q(pk__in=in_text) | Q(pk__in=in_notes))
+            else:
+                in_notes = Note.objects.filter(recommendation=OuterRef("pk"), text__icontains=word)
+                queryset = queryset.filter(
+                    Q(title__icontains=word) | Q(text__icontains=word) | Exists(in_notes)
+                )
         return queryset
 
     def filter_status(self, queryset, name, value):

@@ -240,3 +240,23 @@ def test_the_dialogue_filter_lists_dialogues_escaped_and_marks_the_chosen_one(cl
     page = client.get(URL, {"dialogue": "evil"}).content.decode()
     assert '<script>alert("x")</script>' not in page
     assert '<option value="evil" selected>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;' in page
+
+
+def test_text_search_uses_the_full_text_indexes_on_postgresql(data, rf, analyst):
+    from django.db import connection
+
+    from tracker.filters import RecommendationFilter
+
+    request = rf.get(URL)
+    request.user = analyst
+    rows = RecommendationFilter(
+        {"q": "bravo"}, queryset=Recommendation.objects.all(), request=request
+    ).qs
+    assert [r.title for r in rows] == ["Bravo SMA"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: force the choice
+        plan = rows.explain()
+        assert "recommendation_search_idx" in plan and "note_search_idx" in plan, plan
+    else:
+        assert "LIKE" in str(rows.query)  # SQLite: the substring fallback
