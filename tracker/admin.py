@@ -6,7 +6,15 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from tracker import services
-from tracker.models import Actor, FieldChange, Note, Recommendation, Status, StatusUpdate
+from tracker.models import (
+    Actor,
+    FieldChange,
+    LinkSuggestion,
+    Note,
+    Recommendation,
+    Status,
+    StatusUpdate,
+)
 
 
 @admin.register(Actor)
@@ -212,3 +220,17 @@ class NoteAdmin(admin.ModelAdmin):
         if not change:
             obj.author = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(LinkSuggestion)
+class LinkSuggestionAdmin(admin.ModelAdmin):
+    """Links the importer proposed; editors confirm them on the recommendation's page."""
+
+    list_display = ["recommendation", "kind", "target", "score", "reason"]
+    list_filter = ["kind", "recommendation__dialogue"]
+    search_fields = ["recommendation__title", "reason"]
+    list_select_related = ["recommendation", "passage", "theme", "actor"]
+    readonly_fields = ["recommendation", "kind", "passage", "theme", "actor", "score", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
