@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from dialogue.models import Dialogue, Theme
 from tracker import charts, history
-from tracker.filters import PastDateField, RecommendationFilter, stale_days
+from tracker.filters import PastDateField, filter_rows, stale_days
 from tracker.models import Actor, FieldChange, Note, Recommendation, Status, StatusUpdate
 
 ATTENTION_ROWS = 10
@@ -57,14 +57,12 @@ def list_url(as_of: datetime.date | None, **filters) -> str:
 
 def _filtered(request: HttpRequest, as_of: datetime.date | None, **filters) -> Any:
     data = QueryDict(urlencode({**filters, **({"as_of": as_of.isoformat()} if as_of else {})}))
-    filterset = RecommendationFilter(
-        data,
-        queryset=Recommendation.objects.select_related("status", "owner", "dialogue"),
-        request=request,
+    filterset, rows = filter_rows(
+        data, Recommendation.objects.select_related("status", "owner", "dialogue"), request
     )
-    if not filterset.is_valid():
+    if rows is None:
         raise ValueError(f"dashboard filter {filters} is invalid: {filterset.errors}")
-    return filterset.qs
+    return rows
 
 
 def _attention(request, as_of, **filters) -> dict:

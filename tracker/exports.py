@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -22,8 +21,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from tracker.filters import RecommendationFilter
-from tracker.models import FieldChange, Recommendation, Status, StatusUpdate
+from tracker.filters import RecommendationFilter, ShownState, filter_rows
+from tracker.models import FieldChange, Recommendation, StatusUpdate
 
 REVIEW_LIMIT = 500
 CHUNK = 500
@@ -49,12 +48,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _filtered(request: HttpRequest) -> tuple[RecommendationFilter, QuerySet | None]:
-    filterset = RecommendationFilter(
+    return filter_rows(
         request.GET,
-        queryset=Recommendation.objects.select_related("dialogue", "status", "owner"),
-        request=request,
+        Recommendation.objects.select_related("dialogue", "status", "owner"),
+        request,
     )
-    return filterset, (filterset.qs if filterset.is_valid() else None)
 
 
 def _bad_filters(request: HttpRequest, filterset: RecommendationFilter) -> HttpResponse:
@@ -82,33 +80,6 @@ def filter_summary(filterset: RecommendationFilter) -> list[tuple[str, str]]:
             text = str(value)
         summary.append((str(field.label), text))
     return summary
-
-
-class _State:
-    """Status, owner and review date of rows, now or as of the filter's day."""
-
-    def __init__(self, filterset: RecommendationFilter):
-        self.as_of = filterset.as_of_moment
-        self.statuses = {status.pk: status for status in Status.objects.all()}
-        self.users: dict = {}
-
-    def load_owners(self, rows: list[Recommendation]) -> None:
-        if self.as_of:
-            ids = {int(row.owner_as_of) for row in rows if row.owner_as_of} - set(self.users)
-            self.users.update(get_user_model().objects.in_bulk(ids))
-
-    def status(self, row) -> Status:
-        return self.statuses[row.status_as_of] if self.as_of else row.status
-
-    def owner(self, row):
-        if not self.as_of:
-            return row.owner
-        return self.users.get(int(row.owner_as_of)) if row.owner_as_of else None
-
-    def next_review(self, row) -> str:
-        if self.as_of:
-            return row.review_as_of
-        return row.next_review.isoformat() if row.next_review else ""
 
 
 def _chunks(rows: QuerySet, size: int = CHUNK) -> Iterator[list[Recommendation]]:
@@ -156,7 +127,7 @@ def review_pack(request: HttpRequest) -> HttpResponse:
     )
     total = rows.count()
     shown = list(rows[:REVIEW_LIMIT])
-    state = _State(filterset)
+    state = ShownState(filterset)
     state.load_owners(shown)
     last_updates = StatusUpdate.objects.select_related("from_status", "to_status", "by").in_bulk(
         [row.last_update for row in shown if row.last_update]
@@ -199,7 +170,7 @@ def _cell(value):
 
 def _csv_lines(filterset: RecommendationFilter, rows: QuerySet) -> Iterable[str]:
     writer = csv.writer(_Echo())
-    state = _State(filterset)
+    state = ShownState(filterset)
     stamp = _stamp(filterset).isoformat(timespec="seconds")
     yield "\ufeff"  # a byte-order mark: Excel then reads the file as UTF-8
     yield writer.writerow(CSV_COLUMNS)
@@ -288,7 +259,7 @@ def _history(chunk: list[Recommendation], moment) -> dict[int, list[dict]]:
 
 
 def _json_chunks(request, filterset: RecommendationFilter, rows: QuerySet, with_history: bool):
-    state = _State(filterset)
+    state = ShownState(filterset)
     header = {
         "status_as_of": _stamp(filterset).isoformat(timespec="seconds"),
         "generated_at": timezone.now().isoformat(timespec="seconds"),

@@ -250,3 +250,41 @@ def stale(queryset: QuerySet, moment: datetime.datetime | None) -> QuerySet:
             Coalesce(last(FieldChange), F("created_at")),
         )
     ).filter(status_as_of__in=open_ids, last_change_as_of__lt=cutoff)
+
+
+def filter_rows(data, queryset: QuerySet, request) -> tuple[RecommendationFilter, QuerySet | None]:
+    """The filter set for ``data`` (a query string) and its rows, or None when a value is bad.
+
+    The list, the exports, the review pack and the dashboard's counts all read rows
+    through here, so a count and the list behind its link cannot disagree.
+    """
+    filterset = RecommendationFilter(data, queryset=queryset, request=request)
+    return filterset, (filterset.qs if filterset.is_valid() else None)
+
+
+class ShownState:
+    """Status, owner and review date of rows: now, or as of the filter's day."""
+
+    def __init__(self, filterset: RecommendationFilter):
+        self.as_of = filterset.as_of_moment
+        self.statuses = {status.pk: status for status in Status.objects.all()} if self.as_of else {}
+        self.users: dict = {}
+
+    def load_owners(self, rows: list[Recommendation]) -> None:
+        """Fetch the owners "as of" for ``rows`` in one query (nothing to do for now)."""
+        if self.as_of:
+            ids = {int(row.owner_as_of) for row in rows if row.owner_as_of} - set(self.users)
+            self.users.update(get_user_model().objects.in_bulk(ids))
+
+    def status(self, row) -> Status:
+        return self.statuses[row.status_as_of] if self.as_of else row.status
+
+    def owner(self, row):
+        if not self.as_of:
+            return row.owner
+        return self.users.get(int(row.owner_as_of)) if row.owner_as_of else None
+
+    def next_review(self, row) -> str:
+        if self.as_of:
+            return row.review_as_of
+        return row.next_review.isoformat() if row.next_review else ""

@@ -38,6 +38,18 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(start) - datetime.timedelta(microseconds=1)
 
 
+def _current_counts(
+    recommendations: QuerySet[Recommendation] | None, moment: datetime.datetime | None, field: str
+) -> tuple[QuerySet[Recommendation], Counter]:
+    """The recommendations that existed at ``moment``, and their current counts by ``field``."""
+    if recommendations is None:
+        recommendations = Recommendation.objects.all()
+    if moment is not None:
+        recommendations = recommendations.filter(created_at__lte=moment)
+    grouped = recommendations.order_by().values(field).annotate(n=Count("id"))
+    return recommendations, Counter({row[field]: row["n"] for row in grouped})
+
+
 def status_counts_as_of(
     moment: datetime.datetime | None, recommendations: QuerySet[Recommendation] | None = None
 ) -> Counter:
@@ -46,17 +58,7 @@ def status_counts_as_of(
     Two aggregate queries: the current counts, minus the status updates made after
     ``moment`` to recommendations that existed then.
     """
-    recommendations = (
-        recommendations if recommendations is not None else Recommendation.objects.all()
-    )
-    if moment is not None:
-        recommendations = recommendations.filter(created_at__lte=moment)
-    counts = Counter(
-        {
-            row["status"]: row["n"]
-            for row in recommendations.order_by().values("status").annotate(n=Count("id"))
-        }
-    )
+    recommendations, counts = _current_counts(recommendations, moment, "status")
     if moment is None:
         return counts
     later = StatusUpdate.objects.filter(at__gt=moment, recommendation__in=recommendations)
@@ -70,17 +72,7 @@ def owner_counts_as_of(
     moment: datetime.datetime | None, recommendations: QuerySet[Recommendation] | None = None
 ) -> Counter:
     """How many recommendations each owner (user id, or None for nobody) held at ``moment``."""
-    recommendations = (
-        recommendations if recommendations is not None else Recommendation.objects.all()
-    )
-    if moment is not None:
-        recommendations = recommendations.filter(created_at__lte=moment)
-    counts = Counter(
-        {
-            row["owner"]: row["n"]
-            for row in recommendations.order_by().values("owner").annotate(n=Count("id"))
-        }
-    )
+    recommendations, counts = _current_counts(recommendations, moment, "owner")
     if moment is None:
         return counts
     later = FieldChange.objects.filter(

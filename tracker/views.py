@@ -6,12 +6,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from dialogue.models import Dialogue, Passage
 from tracker import forms, services
-from tracker.filters import RecommendationFilter, trackers
+from tracker.filters import RecommendationFilter, ShownState, filter_rows, trackers
 from tracker.models import FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
 from tracker.suggestions import suggestion_confirm
 
@@ -30,26 +29,12 @@ PAGE_SIZE = 25
 DETAIL = "tracker/recommendation_detail.html"
 
 
-def _filtered(request: HttpRequest) -> tuple[RecommendationFilter, QuerySet | None]:
-    """The list's filter set and its rows, or None when a filter value is bad."""
-    filterset = RecommendationFilter(
-        request.GET, queryset=Recommendation.objects.with_list_data(), request=request
-    )
-    return filterset, (filterset.qs if filterset.is_valid() else None)
-
-
 def _show_state(rows: list[Recommendation], filterset: RecommendationFilter) -> None:
     """Set ``shown_status`` and ``shown_owner``: now, or as of the filter's date."""
-    if not filterset.as_of_moment:
-        for row in rows:
-            row.shown_status, row.shown_owner = row.status, row.owner
-        return
-    statuses = {status.pk: status for status in Status.objects.all()}
-    owner_ids = {int(row.owner_as_of) for row in rows if row.owner_as_of}
-    owners = get_user_model().objects.in_bulk(owner_ids)
+    state = ShownState(filterset)
+    state.load_owners(rows)
     for row in rows:
-        row.shown_status = statuses[row.status_as_of]
-        row.shown_owner = owners.get(int(row.owner_as_of)) if row.owner_as_of else None
+        row.shown_status, row.shown_owner = state.status(row), state.owner(row)
 
 
 def _dialogue_options(chosen: str) -> str:
@@ -68,7 +53,7 @@ def _dialogue_options(chosen: str) -> str:
 
 @login_required
 def recommendation_list(request: HttpRequest) -> HttpResponse:
-    filterset, rows = _filtered(request)
+    filterset, rows = filter_rows(request.GET, Recommendation.objects.with_list_data(), request)
     page = Paginator(rows if rows is not None else Recommendation.objects.none(), PAGE_SIZE)
     page = page.get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
