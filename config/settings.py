@@ -111,7 +111,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Tests use a file too, not shared-cache memory: concurrent writers then wait
     # for the lock (busy timeout) as they do in production, instead of failing.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+    # TRACKER_TEST_SQLITE names another file, so that two test runs can go side by side.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("TRACKER_TEST_SQLITE", str(BASE_DIR / "test-db.sqlite3"))
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
