@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from tracker import services
+from tracker.forms import TEXT_LIMIT
 from tracker.models import (
     Actor,
     FieldChange,
@@ -75,13 +76,15 @@ class NoteInline(ReadOnlyMixin, admin.TabularInline):
 
 
 class RecommendationAdminForm(forms.ModelForm):
+    # The same limits as the analysts' form (tracker.forms.StatusForm); the link's is the column's.
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        max_length=TEXT_LIMIT,
         help_text="Required when the status changes; recorded in the history.",
     )
-    evidence_source = forms.CharField(required=False)
-    evidence_url = forms.URLField(required=False, assume_scheme="https")
+    evidence_source = forms.CharField(required=False, max_length=1000)
+    evidence_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
 
     class Meta:
         model = Recommendation
@@ -103,14 +106,17 @@ class RecommendationAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         changing_status = self.instance.pk and "status" in self.changed_data
-        if changing_status and not cleaned.get("rationale", "").strip():
+        # A rationale refused for its length already has its message.
+        if changing_status and "rationale" in cleaned and not cleaned["rationale"].strip():
             self.add_error("rationale", "Give a rationale for the status change.")
         return cleaned
 
 
 class StatusChangeForm(forms.Form):
     status = forms.ModelChoiceField(queryset=Status.objects.all(), label="New status")
-    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Rationale")
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), label="Rationale", max_length=TEXT_LIMIT
+    )
 
 
 @admin.register(Recommendation)
@@ -215,6 +221,11 @@ class NoteAdmin(admin.ModelAdmin):
     list_select_related = ["recommendation", "author"]
     readonly_fields = ["author", "created_at"]
     autocomplete_fields = ["recommendation"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "text":
+            kwargs["max_length"] = TEXT_LIMIT  # as a note added on the recommendation's page
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
