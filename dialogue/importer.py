@@ -521,7 +521,7 @@ def parse_report(text: str) -> ParsedReport:
         else "2"
     )
 
-    return ParsedReport(
+    report = ParsedReport(
         title=title,
         author=author,
         published=published,
@@ -541,3 +541,46 @@ def parse_report(text: str) -> ParsedReport:
         observers=observers,
         supporters=supporters,
     )
+    _check_lengths(report)
+    return report
+
+
+def _check_lengths(report: ParsedReport) -> None:
+    """Every name and title fits its column, so the import cannot fail (or cut) it later."""
+    from dialogue.models import Dialogue, Organization, Participation, Person, Report
+
+    def most(model, name: str) -> int:
+        return model._meta.get_field(name).max_length
+
+    organization = most(Organization, "name")
+    author_given, _, author_family = report.author.rpartition(" ")
+    checks = [
+        (None, "the report's title", report.title, most(Report, "title")),
+        (None, "the dialogue's name", report.dialogue_title, most(Dialogue, "title")),
+        (None, "the forum's name", report.series, most(Dialogue, "series")),
+        (None, "the convener's name", report.convener, organization),
+        (
+            None,
+            "the convener's short name",
+            report.convener_short,
+            most(Organization, "short_name"),
+        ),
+        (None, "the author's given name", author_given, most(Person, "given_name")),
+        (None, "the author's family name", author_family, most(Person, "family_name")),
+        *((None, "a supporter's name", name, organization) for name in report.supporters),
+    ]
+    for entry in [*report.participants, *report.observers]:
+        checks += [
+            (entry.line, "the honorific", entry.person.honorific, most(Person, "honorific")),
+            (entry.line, "the given name", entry.person.given_name, most(Person, "given_name")),
+            (entry.line, "the family name", entry.person.family_name, most(Person, "family_name")),
+            (entry.line, "the title", entry.title, most(Participation, "title")),
+            (entry.line, "the organization", entry.organization, organization),
+        ]
+    for line, what, text, limit in checks:
+        if len(text) > limit:
+            raise ReportError(
+                line,
+                f"{what if line else what.capitalize()} is longer than {limit} characters "
+                f"({len(text):,}): is a line break or a blank line missing?",
+            )
