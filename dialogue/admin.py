@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
 
 from dialogue.models import (
@@ -11,6 +13,23 @@ from dialogue.models import (
     Report,
     Theme,
 )
+
+
+class _BoundedDateChangeList(ChangeList):
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+class BoundedDateHierarchy:
+    """For a ModelAdmin with ``date_hierarchy``: Django's change list turns a year such as
+    9999 or 10**20 in the query string into a 500 (the next year does not exist); here it
+    is a bad filter, which the admin answers as it does any other."""
+
+    def get_changelist(self, request, **kwargs):
+        return _BoundedDateChangeList
 
 
 @admin.register(Organization)
@@ -71,7 +90,7 @@ class PassageInline(admin.StackedInline):
 
 
 @admin.register(Dialogue)
-class DialogueAdmin(admin.ModelAdmin):
+class DialogueAdmin(BoundedDateHierarchy, admin.ModelAdmin):
     list_display = ["title", "date", "series", "convener", "format", "track"]
     list_filter = ["track", "format", "series"]
     search_fields = ["title", "series", "convener__name"]

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from dialogue.admin import BoundedDateHierarchy
 from tracker import services
 from tracker.forms import TEXT_LIMIT
 from tracker.models import (
@@ -197,7 +198,7 @@ class RecommendationAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusUpdate)
-class StatusUpdateAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class StatusUpdateAdmin(BoundedDateHierarchy, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["at", "recommendation", "from_status", "to_status", "by"]
     list_filter = ["to_status", "from_status"]
     search_fields = ["rationale", "evidence_source", "recommendation__title"]
@@ -206,7 +207,7 @@ class StatusUpdateAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(FieldChange)
-class FieldChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FieldChangeAdmin(BoundedDateHierarchy, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["at", "recommendation", "field", "old_label", "new_label", "by"]
     list_filter = ["field"]
     search_fields = ["recommendation__title"]
