@@ -22,12 +22,29 @@ from django.utils import timezone
 from dialogue.models import Dialogue, Theme
 from tracker import history
 from tracker.models import Actor, FieldChange, Note, Recommendation, Status, StatusUpdate
+from tracker.pagination import Key, ordering
 
+# Each ends with the id, so the order is total and a page can start after any row
+# (tracker.pagination).
 SORTS = {
-    "number": ("Number", ["-dialogue__date", "dialogue_id", "number"]),
-    "status": ("Status", ["status__order", "-dialogue__date", "number"]),
-    "review": ("Next review", [F("next_review").asc(nulls_last=True), "-dialogue__date", "number"]),
-    "changed": ("Last change", ["-updated_at", "-id"]),
+    "number": (
+        "Number",
+        [Key("dialogue__date", descending=True), Key("dialogue_id"), Key("number"), Key("id")],
+    ),
+    "status": (
+        "Status",
+        [Key("status__order"), Key("dialogue__date", descending=True), Key("number"), Key("id")],
+    ),
+    "review": (
+        "Next review",
+        [
+            Key("next_review", nulls_last=True),
+            Key("dialogue__date", descending=True),
+            Key("number"),
+            Key("id"),
+        ],
+    ),
+    "changed": ("Last change", [Key("updated_at", descending=True), Key("id", descending=True)]),
 }
 # The same expressions as the indexes of migration tracker/0004, so PostgreSQL uses them.
 SEARCH_SQL = {
@@ -219,8 +236,11 @@ class RecommendationFilter(django_filters.FilterSet):
                 **history.as_of_annotations(self.as_of_moment)
             )
         queryset = super().filter_queryset(queryset)
-        sort = self.form.cleaned_data.get("sort") or "number"
-        return queryset.order_by(*SORTS[sort][1])
+        return queryset.order_by(*ordering(self.sort_keys))
+
+    @property
+    def sort_keys(self) -> list[Key]:
+        return SORTS[getattr(self.form, "cleaned_data", {}).get("sort") or "number"][1]
 
 
 def stale(queryset: QuerySet, moment: datetime.datetime | None) -> QuerySet:

@@ -128,6 +128,8 @@ class Recommendation(models.Model):
             models.Index(fields=["next_review"], name="rec_next_review_idx"),
             # Sort by last change.
             models.Index(fields=["-updated_at"], name="rec_updated_idx"),
+            # The list's count under a status filter, from the index alone (no table rows).
+            models.Index(fields=["status", "id"], name="rec_status_count_idx"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -23,6 +22,7 @@ from dialogue.models import Dialogue, Passage
 from tracker import forms, services
 from tracker.filters import RecommendationFilter, ShownState, filter_rows, trackers
 from tracker.models import FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
+from tracker.pagination import keyset_page
 from tracker.suggestions import suggestion_confirm
 
 PAGE_SIZE = 25
@@ -54,10 +54,11 @@ def _dialogue_options(chosen: str) -> str:
 @login_required
 def recommendation_list(request: HttpRequest) -> HttpResponse:
     filterset, rows = filter_rows(request.GET, Recommendation.objects.with_list_data(), request)
-    page = Paginator(rows if rows is not None else Recommendation.objects.none(), PAGE_SIZE)
-    page = page.get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    _show_state(page.object_list, filterset)
+    if rows is None:
+        page = None
+    else:
+        page = keyset_page(rows, filterset.sort_keys, request.GET, PAGE_SIZE)
+        _show_state(page.object_list, filterset)
     context = {
         "filterset": filterset,
         "page": page,
@@ -66,7 +67,11 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
         "dialogue_options": _dialogue_options(request.GET.get("dialogue", "")),
         "stale_days": settings.TRACKER_STALE_DAYS,
         "active_filters": len(
-            {key for key, value in request.GET.items() if value and key not in ("page", "sort")}
+            {
+                key
+                for key, value in request.GET.items()
+                if value and key not in ("after", "before", "sort")
+            }
         ),
     }
     template = "tracker/recommendation_list.html"

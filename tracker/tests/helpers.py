@@ -114,3 +114,17 @@ def make_history(recommendations, *, seed: int = 1, start=None, days: int = 900)
                 next_review=(at + datetime.timedelta(days=rng.randint(-30, 200))).date(),
                 at=at,
             )
+
+
+def list_all_ids(client, url: str) -> list[int]:
+    """The ids a list URL shows across all its pages, following the Next links."""
+    ids, after = [], None
+    while True:
+        separator = "&" if "?" in url else "?"
+        response = client.get(f"{url}{separator}after={after}" if after else url)
+        assert response.status_code == 200, url
+        page = response.context["page"]
+        ids += [row.pk for row in page.object_list]
+        if not page.has_next():
+            return ids
+        after = page.next_after

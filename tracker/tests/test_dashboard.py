@@ -14,7 +14,13 @@ from django.utils import timezone
 from dialogue.models import Theme
 from tracker import history
 from tracker.models import Actor, Recommendation, Status
-from tracker.tests.helpers import make_dialogue, make_history, make_recommendation, make_user
+from tracker.tests.helpers import (
+    list_all_ids,
+    make_dialogue,
+    make_history,
+    make_recommendation,
+    make_user,
+)
 
 URL = reverse("home")
 
@@ -49,14 +55,9 @@ def generated(vocabulary):
 
 def list_rows(client, url: str) -> set[int]:
     """The ids a list link shows, across all its pages."""
-    ids, page = set(), 1
-    while True:
-        response = client.get(f"{url}{'&' if '?' in url else '?'}page={page}")
-        assert response.status_code == 200, url
-        ids |= {row.pk for row in response.context["page"].object_list}
-        if not response.context["page"].has_next():
-            return ids
-        page += 1
+    ids = list_all_ids(client, url)
+    assert len(ids) == len(set(ids)), url
+    return set(ids)
 
 
 def replay(recommendation, moment):

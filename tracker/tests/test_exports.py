@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from tracker import services
 from tracker.models import Recommendation, Status
-from tracker.tests.helpers import make_dialogue, make_history, make_recommendation, make_user
+from tracker.tests.helpers import (
+    list_all_ids,
+    make_dialogue,
+    make_history,
+    make_recommendation,
+    make_user,
+)
 
 SCHEMA = json.loads(Path(settings.BASE_DIR, "docs", "export.schema.json").read_text())
 pytestmark = pytest.mark.usefixtures("seed")
@@ -33,13 +39,7 @@ def read(response) -> bytes:
 
 
 def list_ids(client, query: str) -> list[int]:
-    ids, page = [], 1
-    while True:
-        response = client.get(f"{reverse('recommendation_list')}?{query}&page={page}")
-        ids += [row.pk for row in response.context["page"].object_list]
-        if not response.context["page"].has_next():
-            return ids
-        page += 1
+    return list_all_ids(client, f"{reverse('recommendation_list')}?{query}")
 
 
 @pytest.mark.parametrize("query", ["", "status=not-started", "theme=china&sort=status", "q=SMA"])

@@ -146,13 +146,18 @@ def test_bad_filter_values_get_a_400_with_the_reason(client, data, params):
     page = response.content.decode()
     assert "These filters could not be applied" in page
     assert "<script>alert(1)</script>" not in page
-    assert list(response.context["page"].object_list) == []
+    assert response.context["page"] is None
+    assert "rec-table" not in page
 
 
-@pytest.mark.parametrize("number", ["abc", "0", "-1", "99999", "1.5", ""])
-def test_bad_page_numbers_show_a_page_not_an_error(client, data, number):
-    response = client.get(URL, {"page": number})
+@pytest.mark.parametrize("cursor", ["abc", "0", "-1", "99999", "1.5", "", "9" * 30])
+@pytest.mark.parametrize("direction", ["after", "before"])
+def test_bad_or_unknown_cursors_show_the_first_page(client, data, cursor, direction):
+    first = client.get(URL).context["page"].object_list
+    response = client.get(URL, {direction: cursor})
     assert response.status_code == 200
+    assert response.context["page"].object_list == first
+    assert not response.context["page"].has_previous()
 
 
 def test_a_search_with_sql_and_regex_syntax_is_harmless(client, data):
@@ -181,10 +186,19 @@ def test_filters_are_in_the_query_string_and_kept_by_pagination(client, analyst)
     stalled = Status.objects.get(slug="stalled")
     for number in range(1, 31):
         make_recommendation(dialogue, number=number, status=stalled)
-    page = client.get(URL, {"status": "stalled", "sort": "number"}).content.decode()
-    assert "?status=stalled&amp;sort=number&amp;page=2" in page
-    second = client.get(URL, {"status": "stalled", "sort": "number", "page": 2})
+    first = client.get(URL, {"status": "stalled", "sort": "number"})
+    last_shown = first.context["page"].object_list[-1]
+    assert last_shown.number == 25
+    assert "30 recommendations match these filters" in first.content.decode()
+    link = f"?status=stalled&amp;sort=number&amp;after={last_shown.pk}"
+    assert link in first.content.decode()
+    second = client.get(URL, {"status": "stalled", "sort": "number", "after": last_shown.pk})
     assert [r.number for r in second.context["page"].object_list] == list(range(26, 31))
+    assert not second.context["page"].has_next()
+    back = second.context["page"].previous_before
+    assert f"?status=stalled&amp;sort=number&amp;before={back}" in second.content.decode()
+    previous = client.get(URL, {"status": "stalled", "sort": "number", "before": back})
+    assert [r.number for r in previous.context["page"].object_list] == list(range(1, 26))
 
 
 def test_my_recommendations_lists_mine_due_first(client, data):
@@ -222,11 +236,13 @@ def _queries(client, params: dict) -> int:
     return len(captured)
 
 
-@pytest.mark.parametrize("params", [{}, {"status": "stalled", "q": "the"}, {"page": "2"}])
+@pytest.mark.parametrize("params", [{}, {"status": "stalled", "q": "the"}, {"after": "first"}])
 def test_the_list_runs_the_same_number_of_queries_at_5_and_500(
     client, analyst, params, django_assert_max_num_queries
 ):
     _fill(5)
+    if "after" in params:
+        params = {"after": Recommendation.objects.order_by("id").first().pk}
     small = _queries(client, params)
     _fill(495)
     assert Recommendation.objects.count() == 500
