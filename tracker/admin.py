@@ -61,6 +61,10 @@ class StatusUpdateInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        # Each row's title is "from → to": without these, two queries a row.
+        return super().get_queryset(request).select_related("from_status", "to_status", "by")
+
 
 class FieldChangeInline(ReadOnlyMixin, admin.TabularInline):
     model = FieldChange
@@ -68,12 +72,18 @@ class FieldChangeInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
 
 class NoteInline(ReadOnlyMixin, admin.TabularInline):
     model = Note
     fields = ["created_at", "author", "text"]
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
 
 
 class RecommendationAdminForm(forms.ModelForm):
