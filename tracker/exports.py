@@ -13,19 +13,24 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from dialogue.models import Theme
 from tracker.filters import RecommendationFilter, ShownState, filter_rows
-from tracker.models import FieldChange, Recommendation, StatusUpdate
+from tracker.models import Actor, FieldChange, Recommendation, Status, StatusUpdate
 
 REVIEW_LIMIT = 500
-CHUNK = 500
+CHUNK = 1000
+URL_ID = 987654321
 CSV_COLUMNS = [
     "id",
     "dialogue",
@@ -82,31 +87,80 @@ def filter_summary(filterset: RecommendationFilter) -> list[tuple[str, str]]:
     return summary
 
 
-def _chunks(rows: QuerySet, size: int = CHUNK) -> Iterator[list[Recommendation]]:
-    """Rows a chunk at a time, each with ``theme_names`` and ``actor_codes``.
+# The columns the exports read: plain values, not model instances, which would
+# cost ten times the time over 10,000 rows.
+EXPORT_FIELDS = (
+    "id",
+    "dialogue__slug",
+    "dialogue__title",
+    "number",
+    "title",
+    "text",
+    "status_id",
+    "owner_id",
+    "priority",
+    "next_review",
+    "updated_at",
+    "version",
+)
+AS_OF_FIELDS = ("status_as_of", "owner_as_of", "review_as_of")
+PRIORITIES = dict(Recommendation.Priority.choices)
 
-    Two light queries a chunk for the links instead of prefetch_related, whose
-    per-instance caches would cost far more memory than the rows themselves.
+
+def _links(through, column: str, ids: list[int], labels: dict[int, str]) -> dict[int, list[str]]:
+    """For each recommendation in ``ids``, the labels of its links, in the order of ``labels``.
+
+    Plain SQL with one placeholder an id: the ORM's ``__in`` lookup prepares each of
+    a thousand values one by one, which took most of an export's time.
     """
-    iterator = rows.iterator(chunk_size=size)
+    table = connection.ops.quote_name(through._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT recommendation_id, {column} FROM {table} "  # noqa: S608 - names from _meta
+            f"WHERE recommendation_id IN ({placeholders})",
+            ids,
+        )
+        linked = defaultdict(set)
+        for pk, target in cursor.fetchall():
+            linked[pk].add(target)
+    rank = {target: n for n, target in enumerate(labels)}
+    return {
+        pk: [labels[target] for target in sorted(targets, key=rank.__getitem__)]
+        for pk, targets in linked.items()
+    }
+
+
+def _chunks(
+    filterset: RecommendationFilter, rows: QuerySet, size: int = CHUNK
+) -> Iterator[list[SimpleNamespace]]:
+    """Rows a chunk at a time, as light objects with ``status``, ``owner``,
+    ``theme_names`` and ``actor_codes``, in four small queries a chunk.
+
+    Not prefetch_related: its per-instance caches would cost far more memory and
+    time than the rows themselves.
+    """
+    fields = EXPORT_FIELDS + (AS_OF_FIELDS if filterset.as_of_moment else ())
+    iterator = rows.values(*fields).iterator(chunk_size=size)
+    statuses = {status.pk: status for status in Status.objects.all()}
+    theme_names = dict(Theme.objects.order_by("name").values_list("pk", "name"))
+    actor_codes = dict(Actor.objects.order_by("name").values_list("pk", "code"))
     while chunk := list(islice(iterator, size)):
-        ids = [row.pk for row in chunk]
-        themes, actors = defaultdict(list), defaultdict(list)
-        for pk, name in (
-            Recommendation.themes.through.objects.filter(recommendation_id__in=ids)
-            .order_by("theme__name")
-            .values_list("recommendation_id", "theme__name")
-        ):
-            themes[pk].append(name)
-        for pk, code in (
-            Recommendation.actors.through.objects.filter(recommendation_id__in=ids)
-            .order_by("actor__name")
-            .values_list("recommendation_id", "actor__code")
-        ):
-            actors[pk].append(code)
-        for row in chunk:
-            row.theme_names, row.actor_codes = themes[row.pk], actors[row.pk]
-        yield chunk
+        ids = [row["id"] for row in chunk]
+        themes = _links(Recommendation.themes.through, "theme_id", ids, theme_names)
+        actors = _links(Recommendation.actors.through, "actor_id", ids, actor_codes)
+        owners = get_user_model().objects.in_bulk({row["owner_id"] for row in chunk} - {None})
+        yield [
+            SimpleNamespace(
+                **row,
+                pk=row["id"],
+                status=statuses[row["status_id"]],
+                owner=owners.get(row["owner_id"]),
+                theme_names=themes.get(row["id"], []),
+                actor_codes=actors.get(row["id"], []),
+            )
+            for row in chunk
+        ]
 
 
 def _stamp(filterset: RecommendationFilter) -> datetime.datetime:
@@ -174,32 +228,36 @@ def _csv_lines(filterset: RecommendationFilter, rows: QuerySet) -> Iterable[str]
     stamp = _stamp(filterset).isoformat(timespec="seconds")
     yield "\ufeff"  # a byte-order mark: Excel then reads the file as UTF-8
     yield writer.writerow(CSV_COLUMNS)
-    for chunk in _chunks(rows):
+    for chunk in _chunks(filterset, rows):
         state.load_owners(chunk)
+        lines = []
         for row in chunk:
             owner = state.owner(row)
-            yield writer.writerow(
-                [
-                    _cell(value)
-                    for value in (
-                        row.pk,
-                        row.dialogue.title,
-                        row.number,
-                        row.title,
-                        state.status(row).name,
-                        owner.get_username() if owner else "",
-                        row.get_priority_display(),
-                        state.next_review(row),
-                        "; ".join(row.theme_names),
-                        "; ".join(row.actor_codes),
-                        row.updated_at.isoformat(timespec="seconds"),
-                        row.version,
-                        stamp,
-                        row.text,
-                        "",
-                    )
-                ]
+            lines.append(
+                writer.writerow(
+                    [
+                        _cell(value)
+                        for value in (
+                            row.pk,
+                            row.dialogue__title,
+                            row.number,
+                            row.title,
+                            state.status(row).name,
+                            owner.get_username() if owner else "",
+                            PRIORITIES[row.priority],
+                            state.next_review(row),
+                            "; ".join(row.theme_names),
+                            "; ".join(row.actor_codes),
+                            row.updated_at.isoformat(timespec="seconds"),
+                            row.version,
+                            stamp,
+                            row.text,
+                            "",
+                        )
+                    ]
+                )
             )
+        yield "".join(lines)  # one write a chunk, not one a row
 
 
 def _filename(filterset: RecommendationFilter, extension: str) -> str:
@@ -267,22 +325,27 @@ def _json_chunks(request, filterset: RecommendationFilter, rows: QuerySet, with_
     }
     yield json.dumps(header, ensure_ascii=False)[:-1] + ', "recommendations": ['
     first = True
-    for chunk in _chunks(rows):
+    # One reverse() for all rows: the id is the only part that changes.
+    url_start, url_end = request.build_absolute_uri(
+        reverse("recommendation_detail", args=[URL_ID])
+    ).split(str(URL_ID))
+    for chunk in _chunks(filterset, rows):
         state.load_owners(chunk)
         history = _history(chunk, filterset.as_of_moment) if with_history else {}
+        items = []
         for row in chunk:
             owner = state.owner(row)
             status = state.status(row)
             item = {
                 "id": row.pk,
-                "url": request.build_absolute_uri(reverse("recommendation_detail", args=[row.pk])),
-                "dialogue": {"slug": row.dialogue.slug, "title": row.dialogue.title},
+                "url": f"{url_start}{row.pk}{url_end}",
+                "dialogue": {"slug": row.dialogue__slug, "title": row.dialogue__title},
                 "number": row.number,
                 "title": row.title,
                 "text": row.text,
                 "status": {"slug": status.slug, "name": status.name, "open": status.is_open},
                 "owner": owner.get_username() if owner else None,
-                "priority": row.get_priority_display(),
+                "priority": PRIORITIES[row.priority],
                 "next_review": state.next_review(row) or None,
                 "themes": row.theme_names,
                 "actors": row.actor_codes,
@@ -291,8 +354,9 @@ def _json_chunks(request, filterset: RecommendationFilter, rows: QuerySet, with_
             }
             if with_history:
                 item["history"] = history.get(row.pk, [])
-            yield ("" if first else ",") + json.dumps(item, ensure_ascii=False)
-            first = False
+            items.append(json.dumps(item, ensure_ascii=False))
+        yield ("" if first else ",") + ",".join(items)  # one write a chunk
+        first = False
     yield "]}"
 
 

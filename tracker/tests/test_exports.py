@@ -13,7 +13,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from tracker import services
+from dialogue.models import Theme
+from tracker import exports, services
 from tracker.models import Recommendation, Status
 from tracker.tests.helpers import (
     list_all_ids,
@@ -167,6 +168,21 @@ def test_an_export_of_10000_rows_streams_in_bounded_memory(client, viewer, name)
     # ...a chunk at a time: the peak does not grow with the rows, and stays small.
     assert peak < 1.3 * small_peak, f"{small_peak / 1e6:.1f} MB, then {peak / 1e6:.1f} MB"
     assert peak < 8_000_000, f"{name} peaked at {peak / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("name", ["export_csv", "export_json"])
+def test_an_export_writes_a_chunk_of_rows_at_a_time_in_the_same_queries(
+    client, viewer, name, django_assert_max_num_queries
+):
+    """One write a thousand rows, not one a row (each write is a send to the client);
+    and a fixed number of queries a chunk, whatever the links."""
+    dialogue = make_dialogue()
+    _fill(dialogue, 1, 2_500)
+    for recommendation in Recommendation.objects.filter(dialogue=dialogue)[:300]:
+        recommendation.themes.add(*Theme.objects.all()[:2])
+    with django_assert_max_num_queries(20):
+        parts = list(client.get(reverse(name), {"dialogue": dialogue.slug}).streaming_content)
+    assert len(parts) <= 2_500 // exports.CHUNK + 4, len(parts)
 
 
 def test_the_review_pack_groups_by_dialogue_with_the_last_update(client, viewer, vocabulary):
