@@ -22,6 +22,7 @@ class ReportForm(forms.Form):
         label="…or paste the report",
         widget=forms.Textarea(attrs={"rows": 12}),
         max_length=MAX_BYTES,
+        strip=False,  # errors name lines: leading blank lines count, as in an uploaded file
     )
 
     def clean(self):
