@@ -18,10 +18,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST
 
-from dialogue.models import Dialogue, Passage
+from dialogue.models import Dialogue, Passage, Theme
 from tracker import forms, services
-from tracker.filters import RecommendationFilter, ShownState, filter_rows, trackers
-from tracker.models import FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
+from tracker.filters import SORTS, RecommendationFilter, ShownState, filter_rows, trackers
+from tracker.models import Actor, FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
 from tracker.pagination import keyset_page
 from tracker.suggestions import suggestion_confirm
 
@@ -63,6 +63,9 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
         "filterset": filterset,
         "page": page,
         "statuses": Status.objects.all(),
+        "themes": Theme.objects.order_by("name").only("slug", "name"),
+        "actors": Actor.objects.order_by("name"),
+        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
         "trackers": trackers(),
         "dialogue_options": _dialogue_options(request.GET.get("dialogue", "")),
         "stale_days": settings.TRACKER_STALE_DAYS,
