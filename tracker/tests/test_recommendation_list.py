@@ -166,6 +166,28 @@ def test_a_search_with_sql_and_regex_syntax_is_harmless(client, data):
     assert Recommendation.objects.count() == 6
 
 
+def test_the_filter_form_keeps_every_chosen_value(client, data):
+    page = client.get(
+        URL,
+        {
+            "theme": "china",
+            "actor": "US",
+            "overdue": "on",
+            "changed_since": "2020-01-01",
+            "as_of": "2023-05-01",
+            "sort": "review",
+        },
+    ).content.decode()
+    assert '<option value="china" selected>' in page
+    assert '<option value="US" selected>' in page
+    assert 'name="overdue" id="id_overdue" checked' in page
+    assert 'name="stale" id="id_stale">' in page
+    assert 'id="id_changed_since" value="2020-01-01"' in page
+    assert 'id="id_as_of" value="2023-05-01"' in page
+    assert '<option value="review" selected>' in page
+    assert "{#" not in page and "{%" not in page  # no template syntax shown as text
+
+
 def test_an_empty_result_says_so_and_offers_to_clear(client, data):
     page = client.get(URL, {"q": "nothing-like-this"}).content.decode()
     assert "No recommendations match these filters." in page
