@@ -13,9 +13,9 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -46,15 +46,13 @@ SORTS = {
     ),
     "changed": ("Last change", [Key("updated_at", descending=True), Key("id", descending=True)]),
 }
-# The same expressions as the indexes of migration tracker/0004, so PostgreSQL uses them.
-SEARCH_SQL = {
-    # Each runs in a subquery on its one table, which Django aliases: bare columns.
-    "recommendation": (
-        "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(text, '')) "
-        "@@ plainto_tsquery('english', %s)"
-    ),
-    "note": "to_tsvector('english', text) @@ plainto_tsquery('english', %s)",
-}
+# The same expressions as the indexes of migration tracker/0006, so PostgreSQL uses them.
+SEARCH_CONFIG = "english"
+RECOMMENDATION_VECTOR = SearchVector("title", "text", config=SEARCH_CONFIG)
+NOTE_VECTOR = SearchVector("text", config=SEARCH_CONFIG)
+# Up to this many recommendations with a matching note go into the query as ids;
+# past it, a subquery (rarely: a note must contain the word).
+NOTE_IDS = 500
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -176,19 +174,25 @@ class RecommendationFilter(django_filters.FilterSet):
         """Words in the title, the text or any note: every word must match somewhere.
 
         PostgreSQL: full-text search (English stemming) on the GIN indexes of
-        migration 0004. SQLite: a substring search.
+        migration 0006. The notes are searched first, and the recommendations that
+        matched there come in as ids: the condition is then an OR of two indexes,
+        which PostgreSQL combines, rather than a subquery it would run against
+        every row. SQLite: a substring search.
         """
         postgres = connection.vendor == "postgresql"
-        for word in value.split():
+        for n, word in enumerate(value.split()):
             if postgres:
-                # Two index scans (GIN) joined by id, rather than one expression per row.
-                in_text = Recommendation.objects.filter(
-                    RawSQL(SEARCH_SQL["recommendation"], [word], output_field=BooleanField())  # noqa: S611
-                ).values("pk")
-                in_notes = Note.objects.filter(
-                    RawSQL(SEARCH_SQL["note"], [word], output_field=BooleanField())  # noqa: S611
-                ).values("recommendation_id")
-                queryset = queryset.filter(Q(pk__in=in_text) | Q(pk__in=in_notes))
+                query = SearchQuery(word, config=SEARCH_CONFIG)
+                notes = Note.objects.alias(match=NOTE_VECTOR).filter(match=query)
+                note_ids = list(
+                    notes.values_list("recommendation_id", flat=True).distinct()[: NOTE_IDS + 1]
+                )
+                if len(note_ids) > NOTE_IDS:
+                    note_ids = notes.values("recommendation_id")
+                match = f"search_{n}"
+                queryset = queryset.alias(**{match: RECOMMENDATION_VECTOR}).filter(
+                    Q(**{match: query}) | Q(pk__in=note_ids)
+                )
             else:
                 in_notes = Note.objects.filter(recommendation=OuterRef("pk"), text__icontains=word)
                 queryset = queryset.filter(

@@ -287,14 +287,30 @@ def test_text_search_uses_the_full_text_indexes_on_postgresql(data, rf, analyst)
 
     request = rf.get(URL)
     request.user = analyst
-    rows = RecommendationFilter(
-        {"q": "bravo"}, queryset=Recommendation.objects.all(), request=request
-    ).qs
+    with CaptureQueriesContext(connection) as searched:
+        rows = RecommendationFilter(
+            {"q": "bravo"}, queryset=Recommendation.objects.all(), request=request
+        ).qs
     assert [r.title for r in rows] == ["Bravo SMA"]
     if connection.vendor == "postgresql":
+        [notes] = searched.captured_queries  # the notes first, then the ids go in
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: force the choice
+            cursor.execute(f"EXPLAIN {notes['sql']}")
+            notes_plan = "\n".join(row[0] for row in cursor.fetchall())
         plan = rows.explain()
-        assert "recommendation_search_idx" in plan and "note_search_idx" in plan, plan
+        assert "recommendation_search_idx" in plan, plan
+        assert "note_search_idx" in notes_plan, notes_plan
     else:
         assert "LIKE" in str(rows.query)  # SQLite: the substring fallback
+
+
+@pytest.mark.parametrize("note_ids", [0, 500])
+def test_a_word_in_many_notes_is_searched_by_subquery(client, data, monkeypatch, note_ids):
+    """Past NOTE_IDS matching notes, the ids are not listed in the query but read by a
+    subquery; the rows found are the same."""
+    from tracker import filters
+
+    monkeypatch.setattr(filters, "NOTE_IDS", note_ids)
+    assert listed(client, q="tcog") == ["f"]
+    assert listed(client, q="tcog bravo") == []
