@@ -277,6 +277,7 @@ def main() -> None:
     scales = [int(s) for s in args.scales.split(",")]
 
     results: dict[int, dict[str, dict]] = {}
+    plans: dict[int, str] = {}
     for scale in scales:
         print(f"scale {scale}", flush=True)
         db_url = prepare(scale, args.reuse)
@@ -295,7 +296,13 @@ def main() -> None:
                 )
         finally:
             server.stop()
+        plans[scale] = manage(db_url, "explain_list")
     report(results, scales, args)
+    Path(args.output).with_name("plans.md").write_text(
+        "EXPLAIN ANALYZE of the list's first page and capped count, by `manage.py explain_list`"
+        f" ({time.strftime('%Y-%m-%d %H:%M')}). Times are the database's own, in ms.\n\n"
+        + "\n".join(f"## {scale:,} recommendations\n\n{table}" for scale, table in plans.items())
+    )
 
 
 def _key(name: str) -> str:
