@@ -62,7 +62,10 @@ def app(cluster):
     """gunicorn with the project's settings (config/gunicorn.py when there is one), the
     default CONN_MAX_AGE (60 s, with health checks), 2 workers."""
     _, db_url = cluster
-    server = Gunicorn(db_url, secret_key=new_secret_key(), options=["--workers", "2"])
+    # No recycling after N requests (config/gunicorn.py's max_requests): the test checks
+    # that the same workers serve before and after the outage.
+    options = ["--workers", "2", "--max-requests", "0"]
+    server = Gunicorn(db_url, secret_key=new_secret_key(), options=options)
     try:
         server.wait_ready()
         yield server
