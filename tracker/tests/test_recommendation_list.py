@@ -150,6 +150,19 @@ def test_bad_filter_values_get_a_400_with_the_reason(client, data, params):
     assert "rec-table" not in page
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_bad_filter_is_named_by_its_label(client, data, htmx):
+    headers = {"HX-Request": "true"} if htmx else {}
+    page = client.get(
+        URL, {"changed_since": "yesterday", "as_of": "2999-01-01"}, headers=headers
+    ).content.decode()
+    assert "<li>Status moved since: Enter a valid date.</li>" in page
+    assert "<li>Status as of: Give a date between 1900 and today.</li>" in page
+    for export in ("export_csv", "export_json", "review_pack"):
+        page = client.get(reverse(export), {"changed_since": "yesterday"}).content.decode()
+        assert "<li>Status moved since: Enter a valid date.</li>" in page, export
+
+
 @pytest.mark.parametrize("cursor", ["abc", "0", "-1", "99999", "1.5", "", "9" * 30])
 @pytest.mark.parametrize("direction", ["after", "before"])
 def test_bad_or_unknown_cursors_show_the_first_page(client, data, cursor, direction):
