@@ -308,7 +308,12 @@ def suggestion_decide(
     if not request.user.has_perm("tracker.change_recommendation"):
         raise PermissionDenied
     suggestion = get_object_or_404(
-        LinkSuggestion.objects.select_related("recommendation"), pk=suggestion_pk, recommendation=pk
+        # recommendation__pk, not recommendation=: the primary key's lookup knows its
+        # range (an id past it finds nothing); the foreign key's would hand SQLite an
+        # integer it cannot bind.
+        LinkSuggestion.objects.select_related("recommendation"),
+        pk=suggestion_pk,
+        recommendation__pk=pk,
     )
     if decision == "confirm":
         suggestion_confirm(suggestion)

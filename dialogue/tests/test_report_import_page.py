@@ -102,3 +102,16 @@ def test_editors_confirm_or_remove_suggestions_and_others_cannot(client, editor)
     url = reverse("suggestion_confirm", args=[other.recommendation_id, other.pk])
     assert client.post(url).status_code == 403
     assert LinkSuggestion.objects.filter(pk=other.pk).exists()
+
+
+@pytest.mark.parametrize("decision", ["suggestion_confirm", "suggestion_remove"])
+@pytest.mark.parametrize("huge", ["recommendation", "suggestion"])
+def test_ids_past_the_database_range_are_not_found(client, editor, decision, huge):
+    """SQLite cannot even bind an integer past 2**63: a 404, not a 500."""
+    response, _ = preview(client, text=SEED.read_text())
+    client.post(reverse("report_import_confirm"), {"payload": response.context["payload"]})
+    suggestion = LinkSuggestion.objects.first()
+    ids = [suggestion.recommendation_id, suggestion.pk]
+    ids[0 if huge == "recommendation" else 1] = 2**64
+    assert client.post(reverse(decision, args=ids)).status_code == 404
+    assert LinkSuggestion.objects.filter(pk=suggestion.pk).exists()
