@@ -29,3 +29,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# The load balancer's health check comes over plain HTTP, from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# The load balancer appends the client's address to X-Forwarded-For; login throttling and
+# the security log read it from there (tracker.security.client_ip).
+TRACKER_TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))

@@ -5,9 +5,11 @@ Production uses ``config.production``, which refuses weak or missing secrets.
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,11 +48,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "template_partials",
+    "csp",
+    "axes",
     "dialogue",
     "tracker",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every response carries the policy: static files (served by
+    # whitenoise below) and the outage page included.
+    "csp.middleware.CSPMiddleware",
     # Above everything that may touch the database: an outage answers a 503 page, not a 500.
     "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -59,9 +66,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tracker.security.session_lifetime_middleware",
+    "tracker.security.refused_permissions_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # In the test suite every request fails on an N+1 query (django-zeal's middleware
@@ -127,6 +138,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # django-axes' lockout check first; it never logs anyone in itself.
+    "tracker.security.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Last: grants nothing, remembers refused permissions for the 403 log line.
+    "tracker.security.RefusedPermissionRecorder",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -137,7 +156,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic puts the hashed, compressed copies that production serves.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Development and tests serve static files straight from static/ and the apps;
@@ -151,7 +171,58 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes narrates every login at INFO; tracker.security already logs each one.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Security (README "Security and serving"); config.production adds HTTPS. ---
+
+# Every response, in development and tests too. No 'unsafe-inline' and no 'unsafe-eval':
+# no inline scripts, styles or style attributes anywhere; htmx is told not to inject its
+# indicator styles nor to eval (<meta name="htmx-config"> in base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Sessions end after SESSION_IDLE_MINUTES without a request (saved at most once a
+# minute, see tracker.security.session_lifetime_middleware) and SESSION_ABSOLUTE_HOURS
+# after the login whatever the activity.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "60")) * 60
+TRACKER_SESSION_TOUCH_SECONDS = 60
+TRACKER_SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")) * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# htmx sends the token from hx-headers (rendered by the server), so no script reads it.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT failed logins for one username from
+# one address lock that pair out for LOGIN_COOLOFF_MINUTES (every further try restarts
+# the wait). Per pair, so nobody elsewhere can lock a real user out.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip"
+AXES_RESET_ON_SUCCESS = True
+# Successful logins go to the tracker.security log, not to a table that only grows.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no banner on every manage.py command
+# How many proxies in front append to X-Forwarded-For; 0 reads REMOTE_ADDR only.
+TRACKER_TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 # Days without any change after which an open recommendation counts as stale.
 TRACKER_STALE_DAYS = int(os.environ.get("TRACKER_STALE_DAYS", "90"))

@@ -7,3 +7,6 @@ urlpatterns = [
     path("", include("tracker.urls")),
     path("", include("dialogue.urls")),
 ]
+
+# Logs each refusal to tracker.security, then renders templates/403.html.
+handler403 = "tracker.security.permission_denied"
