@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -36,6 +36,9 @@ class StatusAdmin(admin.ModelAdmin):
 
 class ReadOnlyMixin:
     """History is immutable: visible in the admin, never edited or deleted there."""
+
+    # The admin still builds a (read-only) form: give its URL field Django 6's scheme.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
