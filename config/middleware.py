@@ -17,9 +17,16 @@ wherever it happens:
   handler can fail too (with ``CSRF_USE_SESSIONS`` its CSRF check reads the session
   again), and then the error escapes every handler below.
 
-Only ``OperationalError`` (cannot connect, server gone, connection killed) and
-``InterfaceError`` (connection already closed) count as an outage: an
-``IntegrityError`` or a ``ProgrammingError`` is a bug and stays a 500.
+Only errors of the connection count as an outage (``is_outage``): ``InterfaceError``
+(connection already closed), and an ``OperationalError`` that PostgreSQL raised without
+reaching the server or with a connection, shutdown or resource code (SQLSTATE classes
+08, 57P, 53), or that SQLite raised because the file is busy, locked or unreadable. An
+``OperationalError`` that is a bug (SQLite's "no such table", a statement PostgreSQL
+refused), an ``IntegrityError`` or a ``ProgrammingError`` stays a 500.
+
+Django logs the 500 of an error raised in a middleware before this one swaps it for the
+503; ``OutageLogFilter`` (on the ``django.request`` logger) drops that record, so an
+outage logs one warning line a request, not a traceback.
 
 Broken connections are closed, so the next request of this process connects afresh
 once the database is back; gunicorn needs no restart.
@@ -40,9 +47,34 @@ from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
-OUTAGE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 10
 _MARK = "_tracker_database_unavailable"
+# PostgreSQL's SQLSTATE classes of a lost or refused connection, a server shutting down,
+# or a server out of connections, memory or disk.
+POSTGRES_OUTAGE_STATES = ("08", "57P", "53")
+# SQLite's error names (and their extended forms) for a file that cannot be used now.
+SQLITE_OUTAGE_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")
+
+
+def is_outage(exception: BaseException | None) -> bool:
+    """True for a database that cannot be reached or used right now, not for a bug."""
+    if isinstance(exception, InterfaceError):
+        return True
+    if not isinstance(exception, OperationalError):
+        return False
+    cause = exception.__cause__
+    if hasattr(cause, "sqlstate"):  # psycopg: no code when the server was never reached
+        return cause.sqlstate is None or cause.sqlstate.startswith(POSTGRES_OUTAGE_STATES)
+    if hasattr(cause, "sqlite_errorname"):
+        return cause.sqlite_errorname.startswith(SQLITE_OUTAGE_ERRORS)
+    return False
+
+
+class OutageLogFilter(logging.Filter):
+    """Drops Django's "Internal Server Error" record of an outage the middleware answers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and is_outage(record.exc_info[1]))
 
 
 def _close_connections() -> None:
@@ -83,7 +115,7 @@ def _outage(request: HttpRequest, exception: BaseException) -> HttpResponse:
 def _mark_database_error(sender, request: HttpRequest | None = None, **kwargs) -> None:
     """Sent while Django handles an exception it will answer with a 500."""
     exception = sys.exc_info()[1]
-    if request is not None and isinstance(exception, OUTAGE_ERRORS):
+    if request is not None and is_outage(exception):
         setattr(request, _MARK, exception)
 
 
@@ -94,7 +126,9 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             response = self.get_response(request)
-        except OUTAGE_ERRORS as exception:
+        except (OperationalError, InterfaceError) as exception:
+            if not is_outage(exception):
+                raise
             return _outage(request, exception)
         exception = getattr(request, _MARK, None)
         if exception is not None and response.status_code == 500:
@@ -108,6 +142,6 @@ class DatabaseUnavailableMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, OUTAGE_ERRORS):
+        if is_outage(exception):
             return _outage(request, exception)
         return None

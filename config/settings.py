@@ -113,6 +113,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that stops answering (rather than refusing) must not hold a worker
+    # until gunicorn kills it: give up connecting after a few seconds (then a 503).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several requests write at once (two analysts, htmx); WAL lets readers go on
     # and the busy timeout makes a writer wait instead of failing at once.
@@ -171,8 +177,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # django-axes narrates every login at INFO; tracker.security already logs each one.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "filters": {"not_an_outage": {"()": "config.middleware.OutageLogFilter"}},
+    "loggers": {
+        # django-axes narrates every login at INFO; tracker.security already logs each one.
+        "axes": {"level": "WARNING"},
+        # A database outage is answered with the 503 page and one warning line
+        # (config.middleware), not with a traceback a request.
+        "django.request": {"filters": ["not_an_outage"]},
+    },
 }
 
 # --- Security (README "Security and serving"); config.production adds HTTPS. ---

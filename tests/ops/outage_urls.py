@@ -1,5 +1,8 @@
 """Views and a middleware that fail as a database outage does, for the 503 tests."""
 
+import sqlite3
+
+import psycopg
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.urls import path
 
@@ -10,8 +13,32 @@ REFUSED = (
 )
 
 
+def refused() -> OperationalError:
+    """Django's error as psycopg's connection failure (no SQLSTATE: no server) causes it."""
+    error = OperationalError(REFUSED)
+    error.__cause__ = psycopg.OperationalError(REFUSED)
+    return error
+
+
 def operational(request):
-    raise OperationalError(REFUSED)
+    raise refused()
+
+
+def no_such_table(request):
+    """SQLite's OperationalError for a bug, not an outage: must stay a 500."""
+    try:
+        sqlite3.connect(":memory:").execute("SELECT * FROM no_such_table")
+    except sqlite3.OperationalError as error:
+        raise OperationalError(str(error)) from error
+
+
+def syntax_error(request):
+    """PostgreSQL's OperationalError with a code outside the outage classes (a bug)."""
+    error = OperationalError("invalid syntax")
+    cause = psycopg.OperationalError("invalid syntax")
+    cause.sqlstate = "42601"
+    error.__cause__ = cause
+    raise error
 
 
 def interface(request):
@@ -36,4 +63,6 @@ urlpatterns = [
     path("operational", operational),
     path("interface", interface),
     path("integrity", integrity),
+    path("no-such-table", no_such_table),
+    path("syntax-error", syntax_error),
 ]

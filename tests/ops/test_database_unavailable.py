@@ -4,13 +4,16 @@ The real outage (a PostgreSQL cluster stopped under gunicorn) is in test_outage.
 tests make the database fail in-process, on SQLite and on PostgreSQL alike.
 """
 
+import sqlite3
+
+import psycopg
 import pytest
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.test import Client, RequestFactory
 
-from config.middleware import DatabaseUnavailableMiddleware, _close_connections
-from tests.ops.outage_urls import REFUSED
+from config.middleware import DatabaseUnavailableMiddleware, _close_connections, is_outage
+from tests.ops.outage_urls import refused
 from tracker.tests.helpers import make_recommendation, make_user
 
 # Internals that must never reach the page.
@@ -42,7 +45,7 @@ def database_down(monkeypatch) -> None:
     """Every query from now on fails as it does when PostgreSQL is stopped."""
 
     def refuse(*args, **kwargs):
-        raise OperationalError(REFUSED)
+        raise refused()
 
     monkeypatch.setattr(CursorWrapper, "execute", refuse)
     monkeypatch.setattr(CursorWrapper, "executemany", refuse)
@@ -66,15 +69,41 @@ def test_the_503_page_still_gets_the_security_headers():
 
 
 @pytest.mark.urls("tests.ops.outage_urls")
-def test_other_database_errors_are_bugs_and_stay_500():
-    response = Client(raise_request_exception=False).get("/integrity")
+@pytest.mark.parametrize("path", ["/integrity", "/no-such-table", "/syntax-error"])
+def test_other_database_errors_are_bugs_and_stay_500(path, caplog):
+    response = Client(raise_request_exception=False).get(path)
     assert response.status_code == 500
     assert "Retry-After" not in response
+    # A bug is logged with its traceback, for whoever fixes it.
+    assert [record for record in caplog.records if record.exc_info]
+
+
+def test_what_counts_as_an_outage():
+    def postgres(sqlstate):
+        error, cause = OperationalError("x"), psycopg.OperationalError("x")
+        cause.sqlstate = sqlstate
+        error.__cause__ = cause
+        return error
+
+    def sqlite(sql_after_lock):
+        error = OperationalError("x")
+        error.__cause__ = sqlite3.OperationalError("x")
+        error.__cause__.sqlite_errorname = sql_after_lock
+        return error
+
+    outages = [None, "08006", "08001", "57P01", "57P03", "53300"]
+    assert all(is_outage(postgres(code)) for code in outages)
+    assert not any(is_outage(postgres(code)) for code in ["42601", "42P01", "22P02", "40001"])
+    assert is_outage(sqlite("SQLITE_BUSY")) and is_outage(sqlite("SQLITE_IOERR_READ"))
+    assert not is_outage(sqlite("SQLITE_ERROR"))
+    assert is_outage(InterfaceError("closed"))
+    assert not is_outage(OperationalError("no cause: not known to be an outage"))
+    assert not is_outage(ValueError("x")) and not is_outage(None)
 
 
 def test_the_middleware_catches_what_propagates_to_it():
     def view(request):
-        raise OperationalError(REFUSED)
+        raise refused()
 
     response = DatabaseUnavailableMiddleware(view)(RequestFactory().get("/"))
     assert_outage_page(response)
@@ -88,13 +117,16 @@ def test_the_middleware_leaves_other_responses_alone():
 
 
 @pytest.mark.django_db
-def test_a_logged_in_page_with_the_database_down_answers_503(monkeypatch, seed):
+def test_a_logged_in_page_with_the_database_down_answers_503(monkeypatch, seed, caplog):
     client = Client(raise_request_exception=False)
     client.force_login(make_user(role="Analyst"))
     database_down(monkeypatch)
-    # The session and the user are read inside the view (login_required): 503, not 500.
+    # The session is read in a middleware, the user in the view: 503, not 500.
     for path in ["/", "/recommendations/", "/recommendations/1/", "/dialogues/"]:
         assert_outage_page(client.get(path))
+    # One warning line a request, no traceback (Django's 500 record is dropped).
+    assert not [record for record in caplog.records if record.exc_info]
+    assert caplog.text.count("Database unavailable") == 4
 
 
 @pytest.mark.django_db
@@ -160,3 +192,24 @@ def test_broken_connections_are_closed_so_the_next_request_reconnects(monkeypatc
     _close_connections()
     assert broken.closed
     assert not healthy.closed
+
+
+def test_postgresql_gives_up_connecting_after_a_few_seconds():
+    """A server that stops answering (rather than refusing) must not hold a worker until
+    gunicorn kills it: the connection attempt times out, and the request gets the 503."""
+    import subprocess
+    import sys
+
+    env = {
+        "DATABASE_URL": "postgres://nobody@192.0.2.1:5432/x",  # TEST-NET: never answers
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PATH": "/usr/bin:/bin",
+    }
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "print(connection.settings_dict['OPTIONS']['connect_timeout'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "5"
