@@ -39,8 +39,8 @@ access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s"'
 
 # The proxies whose X-Forwarded-Proto gunicorn believes for wsgi.url_scheme. Django
 # reads the header itself (SECURE_PROXY_SSL_HEADER in config.production), and client
-# addresses for login throttling come from X-Forwarded-For (TRUSTED_PROXY_COUNT): the
-# app server must only be reachable through the load balancer.
+# addresses for login throttling come from X-Forwarded-For (TRUSTED_PROXY_COUNT), read
+# only from requests that come from TRUSTED_PROXY_NETWORKS.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # The worker heartbeat file on tmpfs: a slow or full disk must not get workers killed.

@@ -233,8 +233,13 @@ AXES_RESET_ON_SUCCESS = True
 # Successful logins go to the tracker.security log, not to a table that only grows.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False  # no banner on every manage.py command
-# How many proxies in front append to X-Forwarded-For; 0 reads REMOTE_ADDR only.
+# How many proxies in front append to X-Forwarded-For; 0 reads REMOTE_ADDR only. The
+# header is read only from requests that come from these networks (the proxies').
 TRACKER_TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRACKER_TRUSTED_PROXY_NETWORKS = env_list(
+    "TRUSTED_PROXY_NETWORKS",
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+)
 
 # Days without any change after which an open recommendation counts as stale.
 TRACKER_STALE_DAYS = int(os.environ.get("TRACKER_STALE_DAYS", "90"))

@@ -421,6 +421,39 @@ def test_the_client_address_is_remote_addr_unless_behind_trusted_proxies(setting
     assert client_ip(RequestFactory().get("/", REMOTE_ADDR="10.1.1.1")) == "10.1.1.1"
 
 
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        # Straight from the internet to an app server: the header is the caller's own.
+        ("203.0.113.9", "198.51.100.7", "203.0.113.9"),
+        # From the load balancer: what it appended, with or without a port.
+        ("10.0.0.254", "198.51.100.7:51234", "198.51.100.7"),
+        ("10.0.0.254", "[2001:db8::1]:443", "2001:db8::1"),
+        ("10.0.0.254", "2001:db8::1", "2001:db8::1"),
+        # Not an address: the load balancer's own.
+        ("10.0.0.254", "unknown", "10.0.0.254"),
+        ("10.0.0.254", "<script>", "10.0.0.254"),
+    ],
+)
+def test_the_forwarded_address_is_believed_only_from_a_proxy_and_only_if_it_is_one(
+    settings, remote, forwarded, expected
+):
+    settings.TRACKER_TRUSTED_PROXIES = 1
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+@pytest.mark.django_db
+def test_a_caller_reaching_an_app_server_directly_cannot_escape_the_lock(settings):
+    settings.TRACKER_TRUSTED_PROXIES = 1
+    make_user("eve")
+    outside = "203.0.113.9"
+    fail_until_locked(Client(), "eve", ip=outside, HTTP_X_FORWARDED_FOR="198.51.100.1")
+    for forged in ["198.51.100.2", "192.0.2.3", "10.9.9.9"]:
+        response = log_in(Client(), "eve", "pw-eve", ip=outside, HTTP_X_FORWARDED_FOR=forged)
+        assert response.status_code == 429, forged
+
+
 @pytest.mark.django_db
 def test_behind_the_load_balancer_a_forged_forwarded_for_does_not_escape_the_lock(settings):
     settings.TRACKER_TRUSTED_PROXIES = 1

@@ -6,6 +6,7 @@ or is locked out (username and address, never the password) and each refused per
 """
 
 import contextvars
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -29,24 +30,46 @@ SESSION_TOUCHED = "security_touched_at"
 SESSION_LOGIN_AT = "security_login_at"
 
 
+def _address(text: str) -> str | None:
+    """An IP address from a header entry or REMOTE_ADDR, without any port; None if it is
+    not one (a header is anyone's to write)."""
+    text = text.strip()
+    if text.startswith("["):  # [2001:db8::1]:443
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # 192.0.2.1:443
+        text = text.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _from_trusted_proxy(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(net) for net in settings.TRACKER_TRUSTED_PROXY_NETWORKS)
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address, as the trusted proxies saw it.
 
     With ``TRACKER_TRUSTED_PROXIES = 0`` (development, tests) it is REMOTE_ADDR: a client
     can write any X-Forwarded-For it likes, so the header is not read. Behind N proxies
     that each append the address they saw, the client is the Nth entry from the right;
-    anything further left was written by the client and is ignored. Login throttling
-    (``AXES_CLIENT_IP_CALLABLE``) and the security log both use this.
+    anything further left was written by the client and is ignored. The header is read
+    only when the request comes from a proxy's address (``TRUSTED_PROXY_NETWORKS``,
+    private and loopback by default): someone reaching an app server directly writes the
+    header themselves. An entry that is not an address gives REMOTE_ADDR. Login
+    throttling (``AXES_CLIENT_IP_CALLABLE``) and the security log both use this.
     """
-    remote = request.META.get("REMOTE_ADDR") or None
+    remote = _address(request.META.get("REMOTE_ADDR", ""))
     proxies = settings.TRACKER_TRUSTED_PROXIES
-    if proxies <= 0:
+    if proxies <= 0 or remote is None or not _from_trusted_proxy(remote):
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
     if len(forwarded) < proxies:
         return remote  # not through all our proxies: trust nothing it says
-    return forwarded[-proxies]
+    return _address(forwarded[-proxies]) or remote
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
