@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tracker.security.htmx_session_ended_middleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -220,6 +221,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # htmx sends the token from hx-headers (rendered by the server), so no script reads it.
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "tracker.security.csrf_failure"
 
 # Login throttling (django-axes): LOGIN_FAILURE_LIMIT failed logins for one username from
 # one address lock that pair out for LOGIN_COOLOFF_MINUTES (every further try restarts

@@ -248,9 +248,14 @@ def test_a_session_is_saved_at_most_once_a_minute_not_on_every_request(client):
 def test_an_hour_without_a_request_ends_the_session(client):
     client.force_login(make_user())
     assert client.get("/people/").status_code == 200
-    Session.objects.filter(session_key=client.session.session_key).update(
-        expire_date=timezone.now() - timedelta(seconds=1)
-    )
+    # Last saved 59 minutes ago (the expiry is the save plus SESSION_COOKIE_AGE): still in.
+    last_save = timezone.now() - timedelta(minutes=59)
+    session = Session.objects.filter(session_key=client.session.session_key)
+    session.update(expire_date=last_save + timedelta(seconds=django_settings.SESSION_COOKIE_AGE))
+    assert client.get("/people/").status_code == 200
+    # Last saved 61 minutes ago: out.
+    last_save = timezone.now() - timedelta(minutes=61)
+    session.update(expire_date=last_save + timedelta(seconds=django_settings.SESSION_COOKIE_AGE))
     response = client.get("/people/")
     assert response.status_code == 302
     assert response["Location"].startswith(LOGIN)
@@ -272,6 +277,43 @@ def test_a_login_ends_after_twelve_hours_however_active(client):
     assert response.status_code == 302
     assert response["Location"].startswith(LOGIN)
     assert client.get("/people/").status_code == 302  # logged out for good
+
+
+@pytest.mark.django_db
+def test_a_session_without_a_login_time_logs_in_again(client):
+    """Sessions from before the absolute limit existed are of unknown age."""
+    client.force_login(make_user())
+    session = client.session
+    del session[SESSION_LOGIN_AT]
+    session.save()
+    response = client.get("/people/")
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_htmx_request_after_the_session_ended_gets_401_not_the_login_page(client, method):
+    rec = make_recommendation()
+    url = f"/recommendations/{rec.pk}/notes" if method == "post" else "/recommendations/"
+    response = getattr(client, method)(url, {"text": "x"}, headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response["X-Tracker-Error"] == "session-ended"
+    assert b"<html" not in response.content
+    plain = getattr(client, method)(url, {"text": "x"})  # without htmx: the login page
+    assert plain.status_code == 302 and plain["Location"].startswith(LOGIN)
+
+
+@pytest.mark.django_db
+def test_a_csrf_failure_is_marked_for_htmx_and_explains_itself(vocabulary):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user(role="Analyst"))
+    rec = make_recommendation()
+    response = client.post(
+        f"/recommendations/{rec.pk}/notes", {"text": "x"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 403
+    assert response["X-Tracker-Error"] == "csrf"
+    assert "reload" in response.content.decode().lower()
 
 
 # --- Passwords ---

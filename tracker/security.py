@@ -19,7 +19,8 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.defaults import permission_denied as django_permission_denied
 
 log = logging.getLogger("tracker.security")
@@ -194,9 +195,9 @@ def session_lifetime_middleware(get_response: Callable) -> Callable:
         if SESSION_KEY in session:
             now = int(time.time())
             login_at = session.get(SESSION_LOGIN_AT)
-            if login_at is None:
-                session[SESSION_LOGIN_AT] = now  # a session from before this check
-            elif now - login_at > settings.TRACKER_SESSION_ABSOLUTE_SECONDS:
+            # Every login stamps its session (_log_login); a session without the stamp
+            # is from before this check, of unknown age: it logs in again.
+            if login_at is None or now - login_at > settings.TRACKER_SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 return get_response(request)
             if now - session.get(SESSION_TOUCHED, 0) > settings.TRACKER_SESSION_TOUCH_SECONDS:
@@ -204,3 +205,38 @@ def session_lifetime_middleware(get_response: Callable) -> Callable:
         return get_response(request)
 
     return middleware
+
+
+def htmx_session_ended_middleware(get_response: Callable) -> Callable:
+    """An htmx request whose session has ended answers 401, not the login redirect.
+
+    htmx would follow the redirect and swap the whole login page into the form's place,
+    losing what the user typed; with a 401 the page stays as it is and
+    ``static/js/app.js`` says the session ended.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code == 302
+            and response.get("Location", "").startswith(resolve_url(settings.LOGIN_URL))
+        ):
+            ended = HttpResponse(
+                "Your session has ended: log in again.",
+                status=401,
+                content_type="text/plain; charset=utf-8",
+            )
+            ended["X-Tracker-Error"] = "session-ended"
+            return ended
+        return response
+
+    return middleware
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: Django's page (templates/403_csrf.html), marked for htmx, whose
+    alert then says to reload the page rather than that permission was refused."""
+    response = django_csrf_failure(request, reason)
+    response["X-Tracker-Error"] = "csrf"
+    return response

@@ -4,11 +4,16 @@
 (function () {
   "use strict";
   var MESSAGES = {
+    401: "Your session has ended, so this was not sent. Copy what you typed, then " +
+      "reload the page to log in again.",
     403: "You are not allowed to do this. Nothing was changed.",
-    503: "The tracker is briefly unavailable, so this was not saved. Try again in a minute.",
+    503: "The tracker is briefly unavailable, and this may not have been saved. " +
+      "Try again in a minute, or reload the page to check.",
   };
+  var CSRF = "This page is out of date (you may have logged in again since), so this was " +
+    "not sent. Reload the page, then send it again.";
   var OTHER = "Something went wrong and this may not have been saved. Reload the page to check.";
-  var OFFLINE = "The tracker could not be reached, so this was not saved. Check your connection.";
+  var OFFLINE = "The tracker could not be reached, so this was not sent. Check your connection.";
 
   function show(text) {
     var region = document.getElementById("request-error");
@@ -19,7 +24,12 @@
   }
 
   document.addEventListener("htmx:responseError", function (event) {
-    show(MESSAGES[event.detail.xhr.status] || OTHER);
+    var xhr = event.detail.xhr;
+    if (xhr.getResponseHeader("X-Tracker-Error") === "csrf") {
+      show(CSRF);
+    } else {
+      show(MESSAGES[xhr.status] || OTHER);
+    }
   });
   document.addEventListener("htmx:sendError", function () {
     show(OFFLINE);
