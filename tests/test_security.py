@@ -579,3 +579,27 @@ def test_permission_checks_that_are_granted_or_only_shown_are_not_logged(client,
         # The detail page asks whether to show the actions; a viewer just doesn't see them.
         assert client.get(f"/recommendations/{recommendation.pk}/").status_code == 200
     assert refusals(caplog) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/accounts/password_reset/", "/accounts/reset/MQ/set-password/", "/accounts/signup/"]
+)
+def test_there_is_no_anonymous_password_reset(client, path):
+    assert client.get(path).status_code == 404
+    assert client.post(path, {"email": "ana@example.org"}).status_code in (403, 404)
+
+
+@pytest.mark.django_db
+def test_a_user_can_change_their_own_password(client):
+    client.force_login(make_user("ana"))
+    response = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "pw-ana",
+            "new_password1": "harbour-lantern-quietly-47",
+            "new_password2": "harbour-lantern-quietly-47",
+        },
+    )
+    assert response.status_code == 302
+    assert Client().login(username="ana", password="harbour-lantern-quietly-47")

@@ -330,7 +330,7 @@ def restore_pg(path: Path, *, alias: str, force: bool) -> None:
             "--exit-on-error",
             "--no-password",
             *args,
-            str(path),
+            str(path.resolve()),  # absolute: a name starting with "-" is not an option
         ],
         env,
     )
