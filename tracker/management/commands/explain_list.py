@@ -6,8 +6,8 @@
 
 For each query string it runs the list's first page and its capped count exactly
 as the list does (``tracker.filters`` and ``tracker.pagination``), and reports the
-database's own time for each and whether any step read a whole large table
-(a sequential scan of recommendations or history). ``bench/run`` runs it at each
+database's own time for each and which large tables a step scanned sequentially
+(recommendations or history; with a LIMIT such a scan may stop early). ``bench/run`` runs it at each
 scale and keeps the table beside its figures.
 """
 
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             raise CommandError("A superuser is needed (the owner=me filter reads the user).")
         request = RequestFactory().get("/recommendations/")
         request.user = user
-        self.stdout.write("| query | first page (ms) | count (ms) | whole-table reads |")
+        self.stdout.write("| query | first page (ms) | count (ms) | sequential scans |")
         self.stdout.write("| --- | --- | --- | --- |")
         for query in queries or default_queries():
             filterset, rows = filter_rows(
