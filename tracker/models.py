@@ -167,10 +167,18 @@ class StatusUpdate(models.Model):
             ),
         ]
         indexes = [
-            # The timeline and "status as of a date" per recommendation.
-            models.Index(fields=["recommendation", "-at"], name="status_update_rec_at_idx"),
+            # The timeline and "status as of a date" per recommendation: the last update up
+            # to a moment, ties by id, is the first entry of one index range.
+            models.Index(
+                fields=["recommendation", "-at", "-id"], name="status_update_rec_at_id_idx"
+            ),
             # "What changed since" and recent activity across all recommendations.
             models.Index(fields=["-at"], name="status_update_at_idx"),
+            # The list as of a date filtered by status: which recommendations left a status
+            # since then, from the index alone (tracker.filters.filter_status).
+            models.Index(
+                fields=["from_status", "at", "recommendation"], name="status_update_left_idx"
+            ),
         ]
 
     def __str__(self) -> str:
