@@ -298,3 +298,20 @@ def test_the_dashboard_is_cached_until_anything_changes(client, vocabulary):
     assert stalled.count == 1
     services.note_add(recommendation=recommendation, by=make_user(), text="A note.")
     assert "added a note" in client.get(URL).content.decode()
+
+
+def test_a_recommendation_deleted_in_the_admin_leaves_the_cached_dashboard(client, vocabulary):
+    """The fingerprint reads no count of recommendations (it would grow with them): the
+    admin's log of the deletion changes it instead."""
+    editor = make_user("eddie", role="Editor", is_staff=True, is_superuser=True)
+    client.force_login(editor)
+    gone, keep = make_recommendation(), make_recommendation()  # the newest change stays
+    assert client.get(URL).context["total"] == 2
+    response = client.post(
+        reverse("admin:tracker_recommendation_delete", args=[gone.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302 and not Recommendation.objects.filter(pk=gone.pk).exists()
+    page = client.get(URL)
+    assert "by_status" in page.context  # recomputed, not served from the cache
+    assert page.context["total"] == 1
+    assert keep.pk
