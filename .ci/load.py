@@ -79,7 +79,7 @@ def paths(db_url: str) -> list[str]:
     rng = random.Random(7)  # noqa: S311 - a repeatable sample, not a secret
     lists = [
         "/recommendations/",
-        "/recommendations/?page=2",
+        f"/recommendations/?after={rng.choice(ids)}",  # a later page (keyset cursor)
         "/recommendations/?sort=review",
         f"/recommendations/?status={rng.choice(statuses)}",
         f"/recommendations/?dialogue={dialogue}",
