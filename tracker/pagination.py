@@ -92,6 +92,16 @@ class KeysetPage:
         return self.previous_before is not None
 
 
+def page_rows(queryset: QuerySet, keys: list[Key], size: int) -> QuerySet:
+    """The first page's query: one row more than the page, to know if there is a next."""
+    return queryset.order_by(*ordering(keys))[: size + 1]
+
+
+def capped_count(queryset: QuerySet) -> QuerySet:
+    """The count's query: the ids of at most COUNT_CAP + 1 matches (``.count()`` it)."""
+    return queryset.order_by().values("pk")[: COUNT_CAP + 1]
+
+
 def keyset_page(queryset: QuerySet, keys: list[Key], data, size: int) -> KeysetPage:
     """The page of ``queryset`` (ordered by ``keys``) that ``data`` asks for.
 
@@ -109,10 +119,8 @@ def keyset_page(queryset: QuerySet, keys: list[Key], data, size: int) -> KeysetP
     if pivot is None:
         backwards = False
     walk = [key.reversed() for key in keys] if backwards else keys
-    rows = queryset.order_by(*ordering(walk))
-    if pivot is not None:
-        rows = rows.filter(_after(walk, pivot))
-    rows = list(rows[: size + 1])
+    beyond = queryset.filter(_after(walk, pivot)) if pivot is not None else queryset
+    rows = list(page_rows(beyond, walk, size))
     more = len(rows) > size
     rows = rows[:size]
     if backwards and not more:
@@ -121,7 +129,7 @@ def keyset_page(queryset: QuerySet, keys: list[Key], data, size: int) -> KeysetP
         rows.reverse()
     more_before = True if backwards else pivot is not None
     more_after = True if backwards else more
-    counted = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    counted = capped_count(queryset).count()
     return KeysetPage(
         object_list=rows,
         count=min(counted, COUNT_CAP),

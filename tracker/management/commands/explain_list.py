@@ -84,8 +84,8 @@ class Command(BaseCommand):
             )
             if rows is None:
                 raise CommandError(f"{query!r}: {filterset.errors.as_text()}")
-            first = rows[: PAGE_SIZE + 1]  # the list reads one more to know if there is a next
-            count = rows.order_by().values("pk")[: pagination.COUNT_CAP + 1]
+            first = pagination.page_rows(rows, filterset.sort_keys, PAGE_SIZE)
+            count = pagination.capped_count(rows)
             timings, scans = [], set()
             for queryset in (first, count):
                 plan = self._explain(queryset)
