@@ -7,18 +7,18 @@ in chunks and written as they come, so 100,000 rows never sit in memory at once.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import CharField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -107,28 +107,42 @@ AS_OF_FIELDS = ("status_as_of", "owner_as_of", "review_as_of")
 PRIORITIES = dict(Recommendation.Priority.choices)
 
 
-def _links(through, column: str, ids: list[int], labels: dict[int, str]) -> dict[int, list[str]]:
-    """For each recommendation in ``ids``, the labels of its links, in the order of ``labels``.
+def _links(ids: list[int], name: str, labels: dict[int, str]) -> dict[int, tuple]:
+    """For each recommendation in ``ids`` that has links in the many-to-many field
+    ``name`` ("themes", "actors"), their labels in the order of ``labels``.
 
-    Plain SQL with one placeholder an id: the ORM's ``__in`` lookup prepares each of
-    a thousand values one by one, which took most of an export's time.
+    One grouped query: the database gathers each row's link ids into a key such as
+    "3,5", and the labels are worked out once a distinct key, not once a row (a small
+    vocabulary makes few distinct keys). Plain SQL, with the ids as one text parameter
+    on PostgreSQL: the ORM's ``__in`` lookup makes a placeholder an id, and psycopg
+    parses a thousand of them one by one. (One query a field: joined by UNION ALL,
+    PostgreSQL plans them in parallel workers, which cost more to start than the work.)
     """
-    table = connection.ops.quote_name(through._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT recommendation_id, {column} FROM {table} "  # noqa: S608 - names from _meta
-            f"WHERE recommendation_id IN ({placeholders})",
+    field = Recommendation._meta.get_field(name)
+    source, target = field.m2m_column_name(), field.m2m_reverse_name()
+    table = connection.ops.quote_name(field.remote_field.through._meta.db_table)
+    if connection.vendor == "postgresql":
+        gather = f"string_agg({target}::text, ',')"
+        where, params = "= ANY(string_to_array(%s, ',')::bigint[])", [",".join(map(str, ids))]
+    else:
+        gather, where, params = (
+            f"group_concat({target})",
+            f"IN ({', '.join(['%s'] * len(ids))})",
             ids,
         )
-        linked = defaultdict(set)
-        for pk, target in cursor.fetchall():
-            linked[pk].add(target)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {source}, {gather} FROM {table} "  # noqa: S608 - names from _meta
+            f"WHERE {source} {where} GROUP BY {source}",
+            params,
+        )
+        keys = cursor.fetchall()
     rank = {target: n for n, target in enumerate(labels)}
-    return {
-        pk: [labels[target] for target in sorted(targets, key=rank.__getitem__)]
-        for pk, targets in linked.items()
+    shown = {
+        key: tuple(labels[pk] for pk in sorted(map(int, key.split(",")), key=rank.__getitem__))
+        for key in {key for _, key in keys}
     }
+    return {pk: shown[key] for pk, key in keys}
 
 
 def _chunks(
@@ -147,8 +161,8 @@ def _chunks(
     actor_codes = dict(Actor.objects.order_by("name").values_list("pk", "code"))
     while chunk := list(islice(iterator, size)):
         ids = [row["id"] for row in chunk]
-        themes = _links(Recommendation.themes.through, "theme_id", ids, theme_names)
-        actors = _links(Recommendation.actors.through, "actor_id", ids, actor_codes)
+        themes = _links(ids, "themes", theme_names)
+        actors = _links(ids, "actors", actor_codes)
         owners = get_user_model().objects.in_bulk({row["owner_id"] for row in chunk} - {None})
         yield [
             SimpleNamespace(
@@ -156,8 +170,8 @@ def _chunks(
                 pk=row["id"],
                 status=statuses[row["status_id"]],
                 owner=owners.get(row["owner_id"]),
-                theme_names=themes.get(row["id"], []),
-                actor_codes=actors.get(row["id"], []),
+                theme_names=list(themes.get(row["id"], ())),
+                actor_codes=list(actors.get(row["id"], ())),
             )
             for row in chunk
         ]
@@ -209,55 +223,121 @@ def review_pack(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+# The CSV is built a column at a time: each text column is joined into one string,
+# defused and quoted by a few passes over that string, and split back. Python's csv
+# module walks every character in a loop of its own, which cost 90 ms of a 10,000-row
+# export's 3.8 MB; these passes run at memchr speed. Text cells are always quoted,
+# which every CSV reader accepts; numbers and dates never need it.
+_SEP = "\x00"  # not in any text: PostgreSQL refuses it, and Django's forms strip it
 
 
-def _csv_lines(filterset: RecommendationFilter, rows: QuerySet) -> Iterable[str]:
-    writer = csv.writer(_Echo())
-    state = ShownState(filterset)
-    stamp = _stamp(filterset).isoformat(timespec="seconds")
-    yield "\ufeff"  # a byte-order mark: Excel then reads the file as UTF-8
-    yield writer.writerow(CSV_COLUMNS)
-    for chunk in _chunks(filterset, rows):
-        state.load_owners(chunk)
-        lines = []
-        for row in chunk:
-            owner = state.owner(row)
-            lines.append(
-                writer.writerow(
-                    [
-                        _cell(value)
-                        for value in (
-                            row.pk,
-                            row.dialogue__title,
-                            row.number,
-                            row.title,
-                            state.status(row).name,
-                            owner.get_username() if owner else "",
-                            PRIORITIES[row.priority],
-                            state.next_review(row),
-                            "; ".join(row.theme_names),
-                            "; ".join(row.actor_codes),
-                            row.updated_at.isoformat(timespec="seconds"),
-                            row.version,
-                            stamp,
-                            row.text,
-                            "",
-                        )
-                    ]
-                )
+def _cell(value: str) -> str:
+    """A text cell, defused and quoted."""
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _text_column(values: list[str]) -> list[str]:
+    """``_cell`` of every value, in a few passes over the whole column."""
+    joined = _SEP + _SEP.join(values)
+    if joined.count(_SEP) != len(values):  # a value holds the separator: cell by cell
+        return [_cell(value) for value in values]
+    for start in FORMULA_STARTS:  # rare: a test for each, then a replace if needed
+        if _SEP + start in joined:
+            joined = joined.replace(_SEP + start, _SEP + "'" + start)
+    joined = joined.replace('"', '""')
+    return ('"' + joined[1:].replace(_SEP, '"' + _SEP + '"') + '"').split(_SEP)
+
+
+def _iso_date(value) -> str:
+    if not value:
+        return ""
+    return value if isinstance(value, str) else value.isoformat()
+
+
+# The columns the CSV reads: plain tuples, one a row.
+CSV_FIELDS = (
+    "id",
+    "dialogue__title",
+    "number",
+    "title",
+    "status_id",
+    "owner_id",
+    "priority",
+    "next_review",
+    "updated_text",
+    "version",
+    "text",
+)
+PRIORITY_CELLS = {value: _cell(str(label)) for value, label in PRIORITIES.items()}
+
+
+class _CsvRows:
+    """Turns a chunk of ``CSV_FIELDS`` tuples into CSV text, a column at a time."""
+
+    def __init__(self, filterset: RecommendationFilter):
+        self.as_of = filterset.as_of_moment
+        self.fields = CSV_FIELDS + (AS_OF_FIELDS if self.as_of else ())
+        self.status_cells = {status.pk: _cell(status.name) for status in Status.objects.all()}
+        self.theme_names = dict(Theme.objects.order_by("name").values_list("pk", "name"))
+        self.actor_codes = dict(Actor.objects.order_by("name").values_list("pk", "code"))
+        self.stamp = _stamp(filterset).isoformat(timespec="seconds")
+
+    def text(self, chunk: list[tuple]) -> str:
+        columns = dict(zip(self.fields, zip(*chunk, strict=True), strict=True))
+        ids = list(columns["id"])
+        if self.as_of:
+            statuses, reviews = columns["status_as_of"], columns["review_as_of"]
+            owners = [int(owner) if owner else None for owner in columns["owner_as_of"]]
+        else:
+            statuses, reviews = columns["status_id"], columns["next_review"]
+            owners = columns["owner_id"]
+        user = get_user_model()
+        owner_cells = {None: '""'} | {
+            pk: _cell(username)
+            for pk, username in user.objects.filter(pk__in=set(owners) - {None}).values_list(
+                "pk", user.USERNAME_FIELD
             )
-        yield "".join(lines)  # one write a chunk, not one a row
+        }
+        themes = _links(ids, "themes", self.theme_names)
+        actors = _links(ids, "actors", self.actor_codes)
+        link_cells = {(): '""'}
+        for labels in {*themes.values(), *actors.values()} - set(link_cells):
+            link_cells[labels] = _cell("; ".join(labels))
+        cells = zip(
+            map(str, ids),
+            _text_column(columns["dialogue__title"]),
+            map(str, columns["number"]),
+            _text_column(columns["title"]),
+            map(self.status_cells.__getitem__, statuses),
+            map(owner_cells.__getitem__, owners),
+            map(PRIORITY_CELLS.__getitem__, columns["priority"]),
+            map(_iso_date, reviews),
+            (link_cells[themes.get(pk, ())] for pk in ids),
+            (link_cells[actors.get(pk, ())] for pk in ids),
+            # "2024-05-01 10:20:30.123456+00" (or without the zone, on SQLite)
+            # as "2024-05-01T10:20:30+00:00": isoformat to the second.
+            [f"{text[:10]}T{text[11:19]}+00:00" for text in columns["updated_text"]],
+            map(str, columns["version"]),
+            [self.stamp] * len(ids),
+            _text_column(columns["text"]),
+            ['""'] * len(ids),
+            strict=True,
+        )
+        return "\r\n".join(map(",".join, cells)) + "\r\n"
+
+
+def _csv_lines(filterset: RecommendationFilter, rows: QuerySet) -> Iterator[str]:
+    csv_rows = _CsvRows(filterset)
+    # The time as text: Django reads a timestamp with a loader of its own, in Python,
+    # which took 100 ms of 10,000 rows. The connection's time zone is UTC (USE_TZ).
+    rows = rows.annotate(updated_text=Cast("updated_at", CharField()))
+    iterator = rows.values_list(*csv_rows.fields).iterator(chunk_size=CHUNK)
+    yield "\ufeff" + ",".join(CSV_COLUMNS) + "\r\n"  # the BOM: Excel then reads UTF-8
+    while chunk := list(islice(iterator, CHUNK)):
+        yield csv_rows.text(chunk)  # one write a chunk, not one a row
+        del chunk  # before the next one is read: one chunk in memory at a time
 
 
 def _filename(filterset: RecommendationFilter, extension: str) -> str:

@@ -12,10 +12,12 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dialogue.models import Theme
 from tracker import exports, services
-from tracker.models import Recommendation, Status
+from tracker.models import Actor, Recommendation, Status
 from tracker.tests.helpers import (
     list_all_ids,
     make_dialogue,
@@ -55,12 +57,70 @@ def test_the_csv_parses_back_into_the_rows_the_list_shows(client, viewer, query)
     assert [int(row["id"]) for row in rows] == list_ids(client, query)
     for row in rows:
         recommendation = Recommendation.objects.get(pk=row["id"])
+        assert row["dialogue"] == recommendation.dialogue.title
+        assert row["number"] == str(recommendation.number)
+        assert row["title"] == recommendation.title
         assert row["text"] == recommendation.text  # verbatim, commas and quotes included
         assert row["status"] == recommendation.status.name
         assert row["themes"] == "; ".join(t.name for t in recommendation.themes.all())
+        assert row["actors"] == "; ".join(a.code for a in recommendation.actors.all())
+        assert row["priority"] == recommendation.get_priority_display()
+        assert row["last_change"] == recommendation.updated_at.isoformat(timespec="seconds")
         assert row["version"] == str(recommendation.version)
         assert row["rationale"] == ""
         assert datetime.datetime.fromisoformat(row["status_as_of"])
+
+
+def test_the_csv_shows_owner_review_date_links_and_times_of_each_row(client, viewer, vocabulary):
+    owner = make_user("ana", role="Analyst")
+    dialogue = make_dialogue('A "quoted", dialogue')
+    linked = make_recommendation(
+        dialogue,
+        title="Line one\nline two, with a comma",
+        text='He said "yes",\r\nthen left.',
+        owner=owner,
+        next_review=datetime.date(2027, 2, 3),
+    )
+    linked.themes.set(Theme.objects.order_by("-name")[:3])
+    linked.actors.set(Actor.objects.all())
+    bare = make_recommendation(dialogue)
+    Recommendation.objects.filter(pk=bare.pk).update(
+        updated_at=datetime.datetime(2024, 5, 1, 10, 20, 30, 999_999, tzinfo=datetime.UTC)
+    )
+    body = read(client.get(reverse("export_csv"), {"dialogue": dialogue.slug}))
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert [row["id"] for row in rows] == [str(linked.pk), str(bare.pk)]
+    first, second = rows
+    linked.refresh_from_db()
+    assert first["dialogue"] == second["dialogue"] == 'A "quoted", dialogue'
+    assert first["title"] == "Line one\nline two, with a comma"
+    assert first["text"] == 'He said "yes",\r\nthen left.'
+    assert (first["owner"], second["owner"]) == ("ana", "")
+    assert (first["next_review"], second["next_review"]) == ("2027-02-03", "")
+    assert first["themes"] == "; ".join(t.name for t in linked.themes.order_by("name"))
+    assert first["actors"] == "; ".join(a.code for a in Actor.objects.order_by("name"))
+    assert (second["themes"], second["actors"]) == ("", "")
+    assert first["last_change"] == linked.updated_at.isoformat(timespec="seconds")
+    assert second["last_change"] == "2024-05-01T10:20:30+00:00"  # to the second, in UTC
+    assert first["status_as_of"] == second["status_as_of"]
+
+
+def _defused(value: str) -> str:
+    return "'" + value if value.startswith(exports.FORMULA_STARTS) else value
+
+
+# Any text: quotes, commas, line breaks, formula starts, and the separator that the
+# CSV builder joins a column with (then it goes cell by cell).
+texts = st.text(alphabet=st.characters(codec="utf-8"))
+
+
+@given(st.lists(st.tuples(texts, texts), min_size=1, max_size=20))
+def test_text_columns_parse_back_into_the_defused_values(rows):
+    first, second = (list(column) for column in zip(*rows, strict=True))
+    cells = zip(exports._text_column(first), exports._text_column(second), strict=True)
+    body = "\r\n".join(map(",".join, cells)) + "\r\n"
+    parsed = list(csv.reader(io.StringIO(body, newline="")))
+    assert parsed == [[_defused(a), _defused(b)] for a, b in rows]
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused(client, viewer):
