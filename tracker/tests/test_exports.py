@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dialogue.models import Theme
@@ -87,6 +87,9 @@ def test_the_csv_shows_owner_review_date_links_and_times_of_each_row(client, vie
     Recommendation.objects.filter(pk=bare.pk).update(
         updated_at=datetime.datetime(2024, 5, 1, 10, 20, 30, 999_999, tzinfo=datetime.UTC)
     )
+    Recommendation.objects.filter(pk=linked.pk).update(
+        updated_at=datetime.datetime(1999, 12, 31, 23, 0, 5, tzinfo=datetime.UTC)
+    )
     body = read(client.get(reverse("export_csv"), {"dialogue": dialogue.slug}))
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
     assert [row["id"] for row in rows] == [str(linked.pk), str(bare.pk)]
@@ -100,7 +103,7 @@ def test_the_csv_shows_owner_review_date_links_and_times_of_each_row(client, vie
     assert first["themes"] == "; ".join(t.name for t in linked.themes.order_by("name"))
     assert first["actors"] == "; ".join(a.code for a in Actor.objects.order_by("name"))
     assert (second["themes"], second["actors"]) == ("", "")
-    assert first["last_change"] == linked.updated_at.isoformat(timespec="seconds")
+    assert first["last_change"] == "1999-12-31T23:00:05+00:00"  # no microseconds
     assert second["last_change"] == "2024-05-01T10:20:30+00:00"  # to the second, in UTC
     assert first["status_as_of"] == second["status_as_of"]
 
@@ -115,6 +118,8 @@ texts = st.text(alphabet=st.characters(codec="utf-8"))
 
 
 @given(st.lists(st.tuples(texts, texts), min_size=1, max_size=20))
+@example([("a\x00b", '"=1"'), ("", "-")])  # the separator itself: cell by cell
+@example([('"=1", x', "\r\n@"), ("\t", "plain")])
 def test_text_columns_parse_back_into_the_defused_values(rows):
     first, second = (list(column) for column in zip(*rows, strict=True))
     cells = zip(exports._text_column(first), exports._text_column(second), strict=True)
@@ -147,6 +152,37 @@ def test_the_csv_as_of_a_date_shows_the_state_then(client, viewer):
     assert rows[str(recommendation.pk)]["status"] == "Not started"
     assert rows[str(recommendation.pk)]["status_as_of"].startswith(yesterday.isoformat())
     assert response["X-Status-As-Of"].startswith(yesterday.isoformat())
+
+
+def test_the_csv_as_of_a_date_shows_the_owner_and_review_date_then(client, viewer):
+    """Even an owner whose account was deleted since (shown as nobody, not a broken file)."""
+    analyst = make_user("ana", role="Analyst")
+    kept, gone = make_user("carl", role="Analyst"), make_user("bob", role="Analyst")
+    first, second = (
+        make_recommendation(owner=owner, next_review=datetime.date(2027, 1, 1))
+        for owner in (kept, gone)
+    )
+    for recommendation in (first, second):
+        services.recommendation_change(
+            recommendation=recommendation,
+            by=analyst,
+            owner=analyst,
+            next_review=datetime.date(2028, 1, 1),
+        )
+    gone.delete()
+    Recommendation.objects.filter(pk__in=[first.pk, second.pk]).update(
+        created_at=timezone.now() - datetime.timedelta(days=3)
+    )
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    for as_of, owners, review in [
+        (yesterday.isoformat(), ("carl", ""), "2027-01-01"),
+        ("", ("ana", "ana"), "2028-01-01"),
+    ]:
+        response = client.get(reverse("export_csv"), {"as_of": as_of} if as_of else {})
+        body = read(response).decode("utf-8-sig")
+        rows = {row["id"]: row for row in csv.DictReader(io.StringIO(body, newline=""))}
+        assert (rows[str(first.pk)]["owner"], rows[str(second.pk)]["owner"]) == owners
+        assert rows[str(first.pk)]["next_review"] == rows[str(second.pk)]["next_review"] == review
 
 
 def test_the_json_validates_against_the_documented_shape(client, viewer):
