@@ -16,8 +16,7 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.db.models import CharField, Func, OuterRef, QuerySet, Subquery
+from django.db.models import Aggregate, CharField, Func, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -106,62 +105,81 @@ AS_OF_FIELDS = ("status_as_of", "owner_as_of", "review_as_of")
 PRIORITIES = dict(Recommendation.Priority.choices)
 
 
-def _links(ids: list[int], name: str, labels: dict[int, str]) -> dict[int, tuple]:
-    """For each recommendation in ``ids`` that has links in the many-to-many field
-    ``name`` ("themes", "actors"), their labels in the order of ``labels``.
+class LinkIds(Aggregate):
+    """A row's link ids as one text, such as "3,5" (in no particular order)."""
 
-    One grouped query: the database gathers each row's link ids into a key such as
-    "3,5", and the labels are worked out once a distinct key, not once a row (a small
-    vocabulary makes few distinct keys). Plain SQL, with the ids as one text parameter
-    on PostgreSQL: the ORM's ``__in`` lookup makes a placeholder an id, and psycopg
-    parses a thousand of them one by one. (One query a field: joined by UNION ALL,
-    PostgreSQL plans them in parallel workers, which cost more to start than the work.)
-    """
-    field = Recommendation._meta.get_field(name)
-    source, target = field.m2m_column_name(), field.m2m_reverse_name()
-    table = connection.ops.quote_name(field.remote_field.through._meta.db_table)
-    if connection.vendor == "postgresql":
-        gather = f"string_agg({target}::text, ',')"
-        where, params = "= ANY(string_to_array(%s, ',')::bigint[])", [",".join(map(str, ids))]
-    else:
-        gather, where, params = (
-            f"group_concat({target})",
-            f"IN ({', '.join(['%s'] * len(ids))})",
-            ids,
+    function = "group_concat"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "string_agg((%(expressions)s)::text, ',')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+LINKS = ("themes", "actors")
+
+
+def _with_link_ids(rows: QuerySet) -> QuerySet:
+    """``themes_ids`` and ``actors_ids`` on each row: a correlated subquery a field,
+    which costs the database less than looking up a chunk's ids afterwards (an index
+    probe an id, plus a round trip a chunk)."""
+    annotations = {}
+    for name in LINKS:
+        field = Recommendation._meta.get_field(name)
+        links = field.remote_field.through.objects.filter(
+            **{field.m2m_field_name(): OuterRef("pk")}
         )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {source}, {gather} FROM {table} "  # noqa: S608 - names from _meta
-            f"WHERE {source} {where} GROUP BY {source}",
-            params,
+        annotations[f"{name}_ids"] = Subquery(
+            links.order_by()
+            .values(field.m2m_field_name())
+            .annotate(ids=LinkIds(field.m2m_reverse_field_name()))
+            .values("ids")
         )
-        keys = cursor.fetchall()
-    rank = {target: n for n, target in enumerate(labels)}
-    shown = {
-        key: tuple(labels[pk] for pk in sorted(map(int, key.split(",")), key=rank.__getitem__))
-        for key in {key for _, key in keys}
+    return rows.annotate(**annotations)
+
+
+class _Labels:
+    """Link ids ("3,5", or None for no links) to their labels, in the vocabulary's
+    order; worked out once a distinct set of ids, not once a row (a small vocabulary
+    makes few distinct sets). ``shown`` turns the labels into what a row shows."""
+
+    def __init__(self, labels: dict[int, str], shown=tuple):
+        self.labels, self.shown = labels, shown
+        self.rank = {pk: n for n, pk in enumerate(labels)}
+        self.memo = {None: shown(())}
+
+    def __call__(self, ids: str | None):
+        try:
+            return self.memo[ids]
+        except KeyError:
+            pks = sorted(map(int, ids.split(",")), key=self.rank.__getitem__)
+            self.memo[ids] = self.shown(tuple(self.labels[pk] for pk in pks))
+            return self.memo[ids]
+
+
+def _vocabularies(shown=tuple) -> dict[str, _Labels]:
+    return {
+        "themes": _Labels(dict(Theme.objects.order_by("name").values_list("pk", "name")), shown),
+        "actors": _Labels(dict(Actor.objects.order_by("name").values_list("pk", "code")), shown),
     }
-    return {pk: shown[key] for pk, key in keys}
 
 
 def _chunks(
     filterset: RecommendationFilter, rows: QuerySet, size: int = CHUNK
 ) -> Iterator[list[SimpleNamespace]]:
     """Rows a chunk at a time, as light objects with ``status``, ``owner``,
-    ``theme_names`` and ``actor_codes``, in four small queries a chunk.
+    ``theme_names`` and ``actor_codes``, in two small queries a chunk.
 
     Not prefetch_related: its per-instance caches would cost far more memory and
     time than the rows themselves.
     """
     fields = EXPORT_FIELDS + (AS_OF_FIELDS if filterset.as_of_moment else ())
-    iterator = rows.values(*fields).iterator(chunk_size=size)
+    iterator = (
+        _with_link_ids(rows).values(*fields, "themes_ids", "actors_ids").iterator(chunk_size=size)
+    )
     statuses = {status.pk: status for status in Status.objects.all()}
-    theme_names = dict(Theme.objects.order_by("name").values_list("pk", "name"))
-    actor_codes = dict(Actor.objects.order_by("name").values_list("pk", "code"))
+    labels = _vocabularies(shown=list)
     while chunk := list(islice(iterator, size)):
-        ids = [row["id"] for row in chunk]
-        themes = _links(ids, "themes", theme_names)
-        actors = _links(ids, "actors", actor_codes)
         owners = get_user_model().objects.in_bulk({row["owner_id"] for row in chunk} - {None})
         yield [
             SimpleNamespace(
@@ -169,8 +187,8 @@ def _chunks(
                 pk=row["id"],
                 status=statuses[row["status_id"]],
                 owner=owners.get(row["owner_id"]),
-                theme_names=list(themes.get(row["id"], ())),
-                actor_codes=list(actors.get(row["id"], ())),
+                theme_names=labels["themes"](row["themes_ids"]),
+                actor_codes=labels["actors"](row["actors_ids"]),
             )
             for row in chunk
         ]
@@ -287,6 +305,8 @@ CSV_FIELDS = (
     "last_change",
     "version",
     "text",
+    "themes_ids",
+    "actors_ids",
 )
 PRIORITY_CELLS = {value: _cell(str(label)) for value, label in PRIORITIES.items()}
 
@@ -298,13 +318,12 @@ class _CsvRows:
         self.as_of = filterset.as_of_moment
         self.fields = CSV_FIELDS + (AS_OF_FIELDS if self.as_of else ())
         self.status_cells = {status.pk: _cell(status.name) for status in Status.objects.all()}
-        self.theme_names = dict(Theme.objects.order_by("name").values_list("pk", "name"))
-        self.actor_codes = dict(Actor.objects.order_by("name").values_list("pk", "code"))
+        self.link_cells = _vocabularies(shown=lambda labels: _cell("; ".join(labels)))
         self.stamp = _stamp(filterset).isoformat(timespec="seconds")
 
     def text(self, chunk: list[tuple]) -> str:
         columns = dict(zip(self.fields, zip(*chunk, strict=True), strict=True))
-        ids = list(columns["id"])
+        ids = columns["id"]
         if self.as_of:
             statuses, reviews = columns["status_as_of"], columns["review_as_of"]
             owners = [int(owner) if owner else None for owner in columns["owner_as_of"]]
@@ -318,11 +337,6 @@ class _CsvRows:
                 "pk", user.USERNAME_FIELD
             )
         }
-        themes = _links(ids, "themes", self.theme_names)
-        actors = _links(ids, "actors", self.actor_codes)
-        link_cells = {(): '""'}
-        for labels in {*themes.values(), *actors.values()} - set(link_cells):
-            link_cells[labels] = _cell("; ".join(labels))
         cells = zip(
             map(str, ids),
             _text_column(columns["dialogue__title"]),
@@ -333,8 +347,8 @@ class _CsvRows:
             map(owner_cells.get, owners, ['""'] * len(ids)),
             map(PRIORITY_CELLS.__getitem__, columns["priority"]),
             map(_iso_date, reviews),
-            (link_cells[themes.get(pk, ())] for pk in ids),
-            (link_cells[actors.get(pk, ())] for pk in ids),
+            map(self.link_cells["themes"], columns["themes_ids"]),
+            map(self.link_cells["actors"], columns["actors_ids"]),
             columns["last_change"],
             map(str, columns["version"]),
             [self.stamp] * len(ids),
@@ -347,7 +361,7 @@ class _CsvRows:
 
 def _csv_lines(filterset: RecommendationFilter, rows: QuerySet) -> Iterator[str]:
     csv_rows = _CsvRows(filterset)
-    rows = rows.annotate(last_change=IsoSecondsUTC("updated_at"))
+    rows = _with_link_ids(rows).annotate(last_change=IsoSecondsUTC("updated_at"))
     iterator = rows.values_list(*csv_rows.fields).iterator(chunk_size=CHUNK)
     yield "\ufeff" + ",".join(CSV_COLUMNS) + "\r\n"  # the BOM: Excel then reads UTF-8
     while chunk := list(islice(iterator, CHUNK)):
