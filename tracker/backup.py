@@ -38,6 +38,8 @@ from django.db.backends.postgresql.client import DatabaseClient
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Model
 
+from tracker import history
+
 # Logins in progress (sessions) and login-throttling records (django-axes, when installed)
 # are transient, and restoring sessions would log people back in: neither is backed up,
 # and a restore leaves them empty.
@@ -301,6 +303,8 @@ def restore_json(path: Path, compression: str, *, alias: str, force: bool) -> No
                     verbosity=0,
                 )
                 call_command("loaddata", str(fixture), database=alias, verbosity=0)
+                # A backup made before status updates knew their previous one: link them.
+                history.link_status_updates(alias)
             except (DatabaseError, DeserializationError) as error:
                 raise CommandError(
                     f"The restore failed and changed nothing: {error}".strip()

@@ -206,16 +206,7 @@ class RecommendationFilter(django_filters.FilterSet):
         ids = [status.pk for status in value]
         if not self.as_of_moment:
             return queryset.filter(status__in=ids)
-        # The state as of a date is a subquery a row. First a cheap condition every match
-        # meets (the history is a chain: each update starts where the last one ended), so
-        # the subqueries run only for the rows that may match: those in the status now,
-        # and those that left it since.
-        left_since = StatusUpdate.objects.filter(
-            at__gt=self.as_of_moment, from_status__in=ids
-        ).values("recommendation_id")
-        return queryset.filter(Q(status__in=ids) | Q(pk__in=left_since)).filter(
-            status_as_of__in=ids
-        )
+        return queryset.filter(history.status_as_of_in(ids, self.as_of_moment))
 
     def filter_overdue(self, queryset, name, value):
         if not value:

@@ -15,6 +15,7 @@ import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from django.db import connections
 from django.db.models import (
     BigIntegerField,
     CharField,
@@ -22,11 +23,13 @@ from django.db.models import (
     F,
     Max,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from tracker.models import FieldChange, Recommendation, StatusUpdate
@@ -183,6 +186,48 @@ def as_of_annotations(moment: datetime.datetime) -> dict:
         "owner_as_of": field_as_of(FieldChange.Field.OWNER, F("owner_id")),
         "review_as_of": field_as_of(FieldChange.Field.NEXT_REVIEW, F("next_review")),
     }
+
+
+# Before any status update: what a recommendation without one counts as "last moved".
+EARLIEST = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
+
+
+def status_as_of_in(statuses: list[int], moment: datetime.datetime) -> Q:
+    """Rows whose status at ``moment`` was one of ``statuses`` (ids), read from indexes.
+
+    The history is a chain (each update starts where the last one ended), so the status
+    at a moment is where the first update after it started, or, with no update since,
+    the status now. The first update after the moment is the one whose previous update
+    (``previous_at``) is not after it; index ``status_update_first_after_idx`` finds
+    those that started in one of ``statuses`` without a look at each row.
+    """
+    first_after = StatusUpdate.objects.filter(
+        Q(previous_at__lte=moment) | Q(previous_at__isnull=True),
+        from_status__in=statuses,
+        at__gt=moment,
+    )
+    # Not NOT EXISTS (an update since): PostgreSQL hashes that over every update since
+    # the moment. The last update's time is one probe of an index a row, for the rows in
+    # one of the statuses now only.
+    last = StatusUpdate.objects.filter(recommendation=OuterRef("pk")).order_by("-at", "-id")
+    last_at = Coalesce(Subquery(last.values("at")[:1]), Value(EARLIEST))
+    return Q(pk__in=first_after.values("recommendation")) | (
+        Q(status__in=statuses) & Q(LessThanOrEqual(last_at, moment))
+    )
+
+
+def link_status_updates(using: str = "default") -> None:
+    """Set every status update's ``previous_at`` from the others (after a restore of a
+    backup made before the field existed). The statement of migration tracker/0008."""
+    table = connections[using].ops.quote_name(StatusUpdate._meta.db_table)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET previous_at = chain.previous_at FROM ("  # noqa: S608 - _meta
+            "SELECT id, LAG(at) OVER (PARTITION BY recommendation_id ORDER BY at, id) "
+            f"AS previous_at FROM {table}) AS chain "
+            f"WHERE chain.id = {table}.id "
+            f"AND chain.previous_at IS DISTINCT FROM {table}.previous_at"
+        )
 
 
 def changed_since(

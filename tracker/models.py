@@ -158,6 +158,14 @@ class StatusUpdate(models.Model):
     evidence_source = models.TextField(blank=True)
     evidence_url = models.URLField(max_length=500, blank=True)
     evidence_date = models.DateField(null=True, blank=True, help_text="When the event happened.")
+    # The chain of a recommendation's updates, for reading a past status from an index:
+    # the first update after a moment is the one whose previous update (or none) is not.
+    previous_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the recommendation's previous status update was made; empty for its first.",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -174,10 +182,11 @@ class StatusUpdate(models.Model):
             ),
             # "What changed since" and recent activity across all recommendations.
             models.Index(fields=["-at"], name="status_update_at_idx"),
-            # The list as of a date filtered by status: which recommendations left a status
-            # since then, from the index alone (tracker.filters.filter_status).
+            # The list as of a date filtered by status: the first update after the date
+            # that left one of the statuses, from the index alone (history.status_as_of_in).
             models.Index(
-                fields=["from_status", "at", "recommendation"], name="status_update_left_idx"
+                fields=["from_status", "at", "previous_at", "recommendation"],
+                name="status_update_first_after_idx",
             ),
         ]
 

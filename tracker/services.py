@@ -127,6 +127,10 @@ def recommendation_change(
                 to_status=changes["status"],
                 by=by,
                 at=now,
+                previous_at=StatusUpdate.objects.filter(recommendation_id=current.pk)
+                .order_by("-at", "-id")
+                .values_list("at", flat=True)
+                .first(),
                 version=based_on_version + 1,
                 rationale=rationale,
                 evidence_source=evidence_source.strip(),

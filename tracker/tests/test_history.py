@@ -1,9 +1,11 @@
 """The past, rebuilt from the history, equals a replay of the history in Python."""
 
 import datetime
+import io
 from collections import Counter
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from tracker import history, services
@@ -149,3 +151,48 @@ def test_month_ends():
         datetime.date(2024, 1, 31),
         datetime.date(2024, 2, 10),
     ]
+
+
+def test_status_as_of_in_selects_the_rows_a_replay_puts_in_those_statuses(generated):
+    statuses = list(Status.objects.values_list("pk", flat=True))
+    groups = [[pk] for pk in statuses] + [statuses[:3], statuses[2:7]]
+    for moment in sample_moments():
+        existing = Recommendation.objects.filter(created_at__lte=moment)
+        for ids in groups:
+            expected = {r.pk for r in generated if replay_status(r, moment) in ids}
+            chosen = existing.filter(history.status_as_of_in(ids, moment))
+            assert set(chosen.values_list("pk", flat=True)) == expected, (moment, ids)
+
+
+def _chains() -> list[list[tuple]]:
+    """Each recommendation's status updates in order, as (at, previous_at)."""
+    return [
+        list(r.status_updates.order_by("at", "id").values_list("at", "previous_at"))
+        for r in Recommendation.objects.order_by("pk")
+    ]
+
+
+def _assert_linked(chains: list[list[tuple]]) -> None:
+    assert sum(len(chain) for chain in chains) > 20
+    for chain in filter(None, chains):
+        assert [previous for _, previous in chain] == [None] + [at for at, _ in chain[:-1]]
+
+
+def test_each_status_update_knows_when_the_one_before_it_was_made(generated):
+    """Kept by the services as they write (``previous_at``), and rebuilt the same way after
+    a restore of an older backup (``link_status_updates``)."""
+    written = _chains()
+    _assert_linked(written)
+    StatusUpdate.objects.update(previous_at=None)
+    history.link_status_updates()
+    assert _chains() == written
+    StatusUpdate.objects.update(previous_at=timezone.now())  # wrong everywhere: set right
+    history.link_status_updates()
+    assert _chains() == written
+
+
+def test_synthesized_status_updates_know_the_one_before_them():
+    call_command(
+        "synthesize", "--dialogues=2", "--recommendations=60", "--history=400", stdout=io.StringIO()
+    )
+    _assert_linked(_chains())

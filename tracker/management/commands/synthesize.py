@@ -262,7 +262,7 @@ class Command(BaseCommand):
                 for _ in range(int(rng.expovariate(1 / per_rec)) if per_rec else 0)
             )
             status, owner, review, priority = statuses[0], None, None, 2
-            version, entries = 1, []
+            version, entries, last_status_at = 1, [], None
             for offset in events:
                 at = created + datetime.timedelta(seconds=offset)
                 who = rng.choice(users)
@@ -278,9 +278,10 @@ class Command(BaseCommand):
                             at=at,
                             version=version,
                             rationale="Reviewed at the quarterly meeting.",
+                            previous_at=last_status_at,
                         )
                     )
-                    status = to
+                    status, last_status_at = to, at
                 elif kind < 0.9:
                     version += 1
                     if rng.random() < 0.5:
