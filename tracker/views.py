@@ -1,6 +1,6 @@
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
@@ -13,6 +13,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control, never_cache
@@ -30,11 +31,18 @@ DETAIL = "tracker/recommendation_detail.html"
 
 
 def _show_state(rows: list[Recommendation], filterset: RecommendationFilter) -> None:
-    """Set ``shown_status`` and ``shown_owner``: now, or as of the filter's date."""
+    """Set ``shown_status``, ``shown_owner``, ``shown_review`` (a date or None) and
+    ``shown_overdue``: now, or as of the filter's date (overdue then against that day)."""
     state = ShownState(filterset)
     state.load_owners(rows)
+    day = filterset.as_of_day or timezone.localdate()
     for row in rows:
         row.shown_status, row.shown_owner = state.status(row), state.owner(row)
+        review = state.next_review(row)
+        row.shown_review = date.fromisoformat(review) if review else None
+        row.shown_overdue = bool(
+            row.shown_review and row.shown_review < day and row.shown_status.is_open
+        )
 
 
 def _dialogue_options(chosen: str) -> str:

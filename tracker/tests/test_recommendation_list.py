@@ -327,3 +327,26 @@ def test_a_word_in_many_notes_is_searched_by_subquery(client, data, monkeypatch,
     monkeypatch.setattr(filters, "NOTE_IDS", note_ids)
     assert listed(client, q="tcog") == ["f"]
     assert listed(client, q="tcog bravo") == []
+
+
+def test_the_list_as_of_a_date_shows_the_review_date_then_overdue_against_that_day(client, analyst):
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    recommendation = make_recommendation(
+        make_dialogue(), next_review=today - datetime.timedelta(days=2)
+    )
+    Recommendation.objects.filter(pk=recommendation.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=5)
+    )
+    recommendation.refresh_from_db()
+    later = today + datetime.timedelta(days=100)
+    services.recommendation_change(recommendation=recommendation, by=analyst, next_review=later)
+
+    now = client.get(URL).content.decode()
+    assert f'<time datetime="{later.isoformat()}">' in now
+    assert "(overdue)" not in now
+    then = client.get(URL, {"as_of": yesterday.isoformat()}).content.decode()
+    past = (today - datetime.timedelta(days=2)).isoformat()
+    assert f'<time datetime="{past}" class="overdue">' in then
+    assert "(overdue)" in then
+    assert later.isoformat() not in then
