@@ -168,7 +168,7 @@ def _chunks(
     filterset: RecommendationFilter, rows: QuerySet, size: int = CHUNK
 ) -> Iterator[list[SimpleNamespace]]:
     """Rows a chunk at a time, as light objects with ``status``, ``owner``,
-    ``theme_names`` and ``actor_codes``, in two small queries a chunk.
+    ``theme_names`` and ``actor_codes``, with one small query a chunk (the owners).
 
     Not prefetch_related: its per-instance caches would cost far more memory and
     time than the rows themselves.
