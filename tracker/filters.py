@@ -15,13 +15,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from dialogue.models import Dialogue, Theme
 from tracker import history
-from tracker.models import Actor, FieldChange, Note, Recommendation, Status, StatusUpdate
+from tracker.models import Actor, Note, Recommendation, Status, StatusUpdate
 from tracker.pagination import Key, ordering
 
 # Each ends with the id, so the order is total and a page can start after any row
@@ -213,9 +212,9 @@ class RecommendationFilter(django_filters.FilterSet):
             return queryset
         if not self.as_of_moment:
             return queryset.overdue(timezone.localdate())
-        open_ids = list(Status.objects.filter(is_open=True).values_list("pk", flat=True))
-        return queryset.exclude(review_as_of="").filter(
-            review_as_of__lt=self.as_of_day.isoformat(), status_as_of__in=open_ids
+        return queryset.filter(
+            history.status_as_of_in(open_status_ids(), self.as_of_moment),
+            history.review_before_as_of(self.as_of_day, self.as_of_moment),
         )
 
     def filter_stale(self, queryset, name, value):
@@ -249,33 +248,23 @@ class RecommendationFilter(django_filters.FilterSet):
         return SORTS[getattr(self.form, "cleaned_data", {}).get("sort") or "number"][1]
 
 
+def open_status_ids() -> list[int]:
+    return list(Status.objects.filter(is_open=True).values_list("pk", flat=True))
+
+
 def stale(queryset: QuerySet, moment: datetime.datetime | None) -> QuerySet:
     """Open recommendations with no change for ``TRACKER_STALE_DAYS`` before ``moment``.
 
-    Now: by ``updated_at`` (indexed). As of a past moment: by the last history
-    entry up to then, or the creation.
+    Now: by ``updated_at`` (indexed). As of a past moment: no history entry from the
+    cutoff up to then, and made before the cutoff.
     """
     cutoff = (moment or timezone.now()) - datetime.timedelta(days=stale_days())
     if moment is None:
         return queryset.filter(status__is_open=True, updated_at__lt=cutoff)
-    open_ids = list(Status.objects.filter(is_open=True).values_list("pk", flat=True))
-
-    def last(model):
-        return Subquery(
-            model.objects.filter(recommendation=OuterRef("pk"), at__lte=moment)
-            .order_by()
-            .values("recommendation")
-            .annotate(last=Max("at"))
-            .values("last")[:1]
-        )
-
-    return queryset.annotate(
-        last_change_as_of=Greatest(
-            F("created_at"),
-            Coalesce(last(StatusUpdate), F("created_at")),
-            Coalesce(last(FieldChange), F("created_at")),
-        )
-    ).filter(status_as_of__in=open_ids, last_change_as_of__lt=cutoff)
+    return queryset.filter(
+        history.status_as_of_in(open_status_ids(), moment),
+        history.quiet_between(cutoff, moment),
+    )
 
 
 def filter_rows(data, queryset: QuerySet, request) -> tuple[RecommendationFilter, QuerySet | None]:

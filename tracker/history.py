@@ -20,6 +20,7 @@ from django.db.models import (
     BigIntegerField,
     CharField,
     Count,
+    Exists,
     F,
     Max,
     OuterRef,
@@ -27,8 +28,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.db.models.functions import Cast, Coalesce, FirstValue, TruncMonth
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
@@ -213,6 +215,38 @@ def status_as_of_in(statuses: list[int], moment: datetime.datetime) -> Q:
     last_at = Coalesce(Subquery(last.values("at")[:1]), Value(EARLIEST))
     return Q(pk__in=first_after.values("recommendation")) | (
         Q(status__in=statuses) & Q(LessThanOrEqual(last_at, moment))
+    )
+
+
+def review_before_as_of(day: datetime.date, moment: datetime.datetime) -> Q:
+    """Rows whose review date at ``moment`` was set and before ``day``, in two set-wide
+    reads instead of a look back through each row's changes.
+
+    A chain too: the review date at a moment is where the first change after it started
+    (its ``old_value``), or, with no change since, the date now.
+    """
+    since = FieldChange.objects.filter(field=FieldChange.Field.NEXT_REVIEW, at__gt=moment)
+    first_after = since.annotate(
+        started=Window(
+            FirstValue("old_value"),
+            partition_by=[F("recommendation")],
+            order_by=[F("at").asc(), F("id").asc()],
+        )
+    )
+    # "" (none) sorts before every date: ``started > ""`` means a date was set.
+    started_before = first_after.filter(started__gt="", started__lt=day.isoformat())
+    unchanged = ~Exists(since.filter(recommendation=OuterRef("pk")))
+    return Q(pk__in=started_before.values("recommendation")) | (Q(next_review__lt=day) & unchanged)
+
+
+def quiet_between(start: datetime.datetime, end: datetime.datetime) -> Q:
+    """Rows made before ``start`` with no status update or field change from ``start``
+    to ``end``: their last change up to ``end`` came before ``start``."""
+    window = {"recommendation": OuterRef("pk"), "at__gte": start, "at__lte": end}
+    return (
+        Q(created_at__lt=start)
+        & ~Exists(StatusUpdate.objects.filter(**window))
+        & ~Exists(FieldChange.objects.filter(**window))
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tracker import history, services
+from tracker import filters, history, services
 from tracker.models import FieldChange, Recommendation, Status, StatusUpdate
 from tracker.tests.helpers import make_dialogue, make_history, make_recommendation, make_user
 
@@ -196,3 +196,98 @@ def test_synthesized_status_updates_know_the_one_before_them():
         "synthesize", "--dialogues=2", "--recommendations=60", "--history=400", stdout=io.StringIO()
     )
     _assert_linked(_chains())
+
+
+def _review_dates_set_and_changed() -> None:
+    """Review dates set with no change recorded, as an import sets them (the date then
+    is the date now), and dates changed several times lately."""
+    unchanged = Recommendation.objects.exclude(field_changes__field="next_review")
+    for n, pk in enumerate(unchanged.values_list("pk", flat=True)[:12]):
+        day = timezone.localdate() + datetime.timedelta(days=(n - 6) * 150)
+        Recommendation.objects.filter(pk=pk).update(next_review=day)
+    # And rows whose review date changed several times lately, far into the past and the
+    # future in turn: which change after a moment holds the date then matters.
+    by = make_user(role="Analyst")
+    today = timezone.localdate()
+    for recommendation in Recommendation.objects.order_by("pk")[:3]:
+        for days_ago, shift in ((40, -1000), (20, 1000), (5, -500)):
+            services.recommendation_change(
+                recommendation=Recommendation.objects.get(pk=recommendation.pk),
+                by=by,
+                next_review=today + datetime.timedelta(days=shift),
+                at=timezone.now() - datetime.timedelta(days=days_ago),
+            )
+
+
+def test_review_before_as_of_selects_the_rows_a_replay_dates_before_the_day(generated):
+    _review_dates_set_and_changed()
+    generated = list(Recommendation.objects.all())
+    selected = set()
+    for moment in sample_moments():
+        existing = Recommendation.objects.filter(created_at__lte=moment)
+        for shift in (-200, 0, 150):
+            day = timezone.localtime(moment).date() + datetime.timedelta(days=shift)
+            expected = {
+                r.pk
+                for r in generated
+                if r.created_at <= moment
+                and ""
+                < replay_field(r, "next_review", moment, _iso(r.next_review))
+                < day.isoformat()
+            }
+            chosen = existing.filter(history.review_before_as_of(day, moment))
+            assert set(chosen.values_list("pk", flat=True)) == expected, (moment, day)
+            selected |= expected
+    assert 10 < len(selected) < len(generated)  # the data has rows on both sides
+
+
+def _iso(day: datetime.date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def replay_last_change(recommendation: Recommendation, moment) -> datetime.datetime:
+    """When the row last changed up to ``moment``: its creation or a history entry."""
+    entries = [*recommendation.status_updates.all(), *recommendation.field_changes.all()]
+    return max([recommendation.created_at] + [e.at for e in entries if e.at <= moment])
+
+
+def test_quiet_between_selects_the_rows_a_replay_last_changed_before(generated):
+    for moment in sample_moments():
+        existing = Recommendation.objects.filter(created_at__lte=moment)
+        for days in (20, 90, 300):
+            start = moment - datetime.timedelta(days=days)
+            expected = {
+                r.pk
+                for r in generated
+                if r.created_at <= moment and replay_last_change(r, moment) < start
+            }
+            chosen = existing.filter(history.quiet_between(start, moment))
+            assert set(chosen.values_list("pk", flat=True)) == expected, (moment, days)
+
+
+@pytest.mark.parametrize("days_ago", [700, 400, 123, 30])
+def test_the_overdue_and_stale_filters_as_of_a_date_equal_a_replay(generated, days_ago):
+    _review_dates_set_and_changed()
+    generated = list(Recommendation.objects.all())
+    day = timezone.localdate() - datetime.timedelta(days=days_ago)
+    moment = history.end_of_day(day)
+    open_ids = set(Status.objects.filter(is_open=True).values_list("pk", flat=True))
+    existing = [r for r in generated if r.created_at <= moment]
+    is_open = {r.pk: replay_status(r, moment) in open_ids for r in existing}
+    cutoff = moment - datetime.timedelta(days=filters.stale_days())
+    expected = {
+        "overdue": {
+            r.pk
+            for r in existing
+            if is_open[r.pk]
+            and "" < replay_field(r, "next_review", moment, _iso(r.next_review)) < day.isoformat()
+        },
+        "stale": {
+            r.pk for r in existing if is_open[r.pk] and replay_last_change(r, moment) < cutoff
+        },
+    }
+    for name, rows in expected.items():
+        _, chosen = filters.filter_rows(
+            {"as_of": day.isoformat(), name: "on"}, Recommendation.objects.all(), None
+        )
+        assert set(chosen.values_list("pk", flat=True)) == rows, name
