@@ -20,7 +20,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST
 
 from dialogue.models import Dialogue, Passage, Theme
-from tracker import forms, services
+from tracker import forms, history, services
 from tracker.filters import SORTS, RecommendationFilter, ShownState, filter_rows, trackers
 from tracker.models import Actor, FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
 from tracker.pagination import keyset_page
@@ -31,12 +31,16 @@ DETAIL = "tracker/recommendation_detail.html"
 
 
 def _show_state(rows: list[Recommendation], filterset: RecommendationFilter) -> None:
-    """Set ``shown_status``, ``shown_owner``, ``shown_review`` (a date or None) and
-    ``shown_overdue``: now, or as of the filter's date (overdue then against that day)."""
+    """Set ``shown_status``, ``shown_owner``, ``shown_review`` (a date or None),
+    ``shown_overdue`` and ``shown_changed``: now, or as of the filter's date (overdue
+    then against that day, and the last change up to then)."""
     state = ShownState(filterset)
     state.load_owners(rows)
     day = filterset.as_of_day or timezone.localdate()
+    moment = filterset.as_of_moment
+    changed = history.last_change_as_of(rows, moment) if moment else {}
     for row in rows:
+        row.shown_changed = changed[row.pk] if moment else row.updated_at
         row.shown_status, row.shown_owner = state.status(row), state.owner(row)
         review = state.next_review(row)
         row.shown_review = date.fromisoformat(review) if review else None

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -350,3 +351,49 @@ def test_the_list_as_of_a_date_shows_the_review_date_then_overdue_against_that_d
     assert f'<time datetime="{past}" class="overdue">' in then
     assert "(overdue)" in then
     assert later.isoformat() not in then
+
+
+def test_the_list_as_of_a_date_shows_the_last_change_then(client, analyst):
+    """The last status update or field change up to that day, or the creation."""
+    now = timezone.now()
+    moved, untouched = (make_recommendation(make_dialogue()) for _ in range(2))
+    Recommendation.objects.filter(pk__in=[moved.pk, untouched.pk]).update(
+        created_at=now - datetime.timedelta(days=400)
+    )
+    stalled = Status.objects.get(slug="stalled")
+    moves = [(300, "status"), (200, "review"), (10, "status")]
+    for days_ago, kind in moves:
+        at = now - datetime.timedelta(days=days_ago)
+        current = Recommendation.objects.get(pk=moved.pk)
+        if kind == "status":
+            to = stalled if current.status != stalled else Status.objects.exclude(pk=stalled.pk)[0]
+            services.status_change(
+                recommendation=current, to=to, by=analyst, rationale="Moved.", at=at
+            )
+        else:
+            services.recommendation_change(
+                recommendation=current, by=analyst, next_review=at.date(), at=at
+            )
+
+    def shown(days_ago: int | None) -> dict[int, str]:
+        query = {"as_of": (now - datetime.timedelta(days=days_ago)).date()} if days_ago else {}
+        page = client.get(URL, query).content.decode()
+        changed = {}
+        for pk in (moved.pk, untouched.pk):
+            row = page[page.index(f'href="/recommendations/{pk}/"') :]
+            changed[pk] = re.search(
+                r'data-label="Last change">.*?<time datetime="([^"]+)"', row, re.S
+            )[1]
+        return changed
+
+    def day(days_ago: int) -> str:
+        return timezone.localtime(now - datetime.timedelta(days=days_ago)).date().isoformat()
+
+    assert shown(350)[moved.pk].startswith(day(400))  # made then, not changed yet
+    assert shown(250)[moved.pk].startswith(day(300))  # the status update
+    assert shown(100)[moved.pk].startswith(day(200))  # the review date's change
+    assert shown(100)[untouched.pk].startswith(day(400))
+    Recommendation.objects.filter(pk=untouched.pk).update(updated_at=now)
+    current = shown(None)
+    assert current[moved.pk].startswith(day(10))
+    assert current[untouched.pk].startswith(day(0))
