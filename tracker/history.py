@@ -22,6 +22,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    FilteredRelation,
     Max,
     OuterRef,
     Q,
@@ -103,12 +104,14 @@ def month_ends(first: datetime.date, last: datetime.date, limit: int = 24) -> li
 def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
     """Counts per status at the end of each of ``days``, in a fixed number of queries.
 
-    Every recommendation starts in its initial status (its current one with all its
-    updates undone) and moves with each update; updates never precede the creation.
-    So the count at the end of month M = the initial statuses of the recommendations
-    created up to M, plus the net flow of the updates up to M. Three grouped queries
-    of a few hundred rows, whatever the data size. A day inside a month (today, say)
-    is counted exactly on its own.
+    Every recommendation starts in its initial status (where its first update started,
+    or its status now if it never moved) and moves with each update; updates never
+    precede the creation. So the count at the end of month M = the initial statuses of
+    the recommendations created up to M, plus the net flow of the updates up to M. Two
+    grouped queries of a few thousand rows, whatever the data size: the updates by
+    month, "from" and "to" (one pass over them), and the recommendations by month and
+    initial status (the first update is the one with no ``previous_at``). A day inside a
+    month (today, say) is counted exactly on its own.
     """
     days = sorted(days)
     partial = [day for day in days if (day + datetime.timedelta(days=1)).day != 1]
@@ -117,27 +120,25 @@ def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
     if not days:
         return trend
     initial: dict[datetime.date, Counter] = defaultdict(Counter)
+    first = FilteredRelation("status_updates", condition=Q(status_updates__previous_at=None))
     for row in (
         Recommendation.objects.order_by()
-        .annotate(month=TruncMonth("created_at"))
-        .values("month", "status")
+        .annotate(first=first)
+        .annotate(month=TruncMonth("created_at"), initial=Coalesce("first__from_status", "status"))
+        .values("month", "initial")
         .annotate(n=Count("id"))
     ):
-        initial[_as_date(row["month"])][row["status"]] += row["n"]
+        initial[_as_date(row["month"])][row["initial"]] += row["n"]
     flow: dict[datetime.date, Counter] = defaultdict(Counter)
-    updates = StatusUpdate.objects.order_by()
-    # Each grouping by one status column returns months x statuses rows at most.
-    for bucket, target, sign in (
-        ("recommendation__created_at", initial, -1),  # undo every update: the initial status
-        ("at", flow, 1),  # then replay them month by month
+    for row in (
+        StatusUpdate.objects.order_by()
+        .annotate(month=TruncMonth("at"))
+        .values("month", "from_status", "to_status")
+        .annotate(n=Count("id"))
     ):
-        for column, direction in (("to_status", sign), ("from_status", -sign)):
-            for row in (
-                updates.annotate(month=TruncMonth(bucket))
-                .values("month", column)
-                .annotate(n=Count("id"))
-            ):
-                target[_as_date(row["month"])][row[column]] += direction * row["n"]
+        moves = flow[_as_date(row["month"])]
+        moves[row["to_status"]] += row["n"]
+        moves[row["from_status"]] -= row["n"]
     for day in days:
         month = _month_start(day)
         counts: Counter = Counter()
