@@ -120,6 +120,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     )
+    # No JIT compilation: it pays off for long analytical queries, not for a web app's.
+    # The planner's estimates for the "as of" filters' subqueries pass its thresholds, and
+    # compiling took 0.56 s of a 1.07 s count at 100,000 recommendations.
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several requests write at once (two analysts, htmx); WAL lets readers go on
     # and the busy timeout makes a writer wait instead of failing at once.

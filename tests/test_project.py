@@ -60,3 +60,15 @@ def test_a_bad_boolean_fails_loudly(monkeypatch):
     monkeypatch.setenv("SOME_FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured):
         env_bool("SOME_FLAG", False)
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_compile_no_query_plans_just_in_time():
+    """JIT compilation cost 0.56 s of a 1.07 s "as of" count at 100,000 recommendations."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: make test-pg runs it")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
