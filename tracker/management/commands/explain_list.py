@@ -59,6 +59,8 @@ def default_queries() -> list[str]:
         "q=deterrence",
         f"as_of={two_years_ago}",
         f"as_of={two_years_ago}&status={status}",
+        f"as_of={two_years_ago}&overdue=on",
+        f"as_of={two_years_ago}&stale=on",
         *(f"sort={sort}" for sort in SORTS if sort != "number"),
     ]
 
