@@ -104,14 +104,15 @@ def month_ends(first: datetime.date, last: datetime.date, limit: int = 24) -> li
 def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
     """Counts per status at the end of each of ``days``, in a fixed number of queries.
 
-    Every recommendation starts in its initial status (where its first update started,
-    or its status now if it never moved) and moves with each update; updates never
-    precede the creation. So the count at the end of month M = the initial statuses of
-    the recommendations created up to M, plus the net flow of the updates up to M. Two
-    grouped queries of a few thousand rows, whatever the data size: the updates by
-    month, "from" and "to" (one pass over them), and the recommendations by month and
-    initial status (the first update is the one with no ``previous_at``). A day inside a
-    month (today, say) is counted exactly on its own.
+    Like ``status_counts_as_of``, the past is the present with the later changes undone:
+    the count at the end of month M = the counts now, minus every update after M (its
+    "to" back to its "from"), minus the recommendations made after M (in their initial
+    status: where their first update started, or their status now if they never moved).
+    So only the window's history is read, not all of it: three grouped queries of a few
+    thousand rows, the counts now, the updates after the first day by month, "from"
+    and "to", and the recommendations made after it by month and initial status (the
+    first update is the one with no ``previous_at``). A day inside a month (today, say)
+    is counted exactly on its own.
     """
     days = sorted(days)
     partial = [day for day in days if (day + datetime.timedelta(days=1)).day != 1]
@@ -119,31 +120,37 @@ def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
     trend = {day: status_counts_as_of(end_of_day(day)) for day in partial}
     if not days:
         return trend
-    initial: dict[datetime.date, Counter] = defaultdict(Counter)
+    # What happened after the first day: its month has ended (every day here ends one).
+    since = timezone.make_aware(
+        datetime.datetime.combine(days[0] + datetime.timedelta(days=1), datetime.time.min)
+    )
+    undo: dict[datetime.date, Counter] = defaultdict(Counter)  # a month's changes, undone
     first = FilteredRelation("status_updates", condition=Q(status_updates__previous_at=None))
     for row in (
-        Recommendation.objects.order_by()
+        Recommendation.objects.filter(created_at__gte=since)
+        .order_by()
         .annotate(first=first)
         .annotate(month=TruncMonth("created_at"), initial=Coalesce("first__from_status", "status"))
         .values("month", "initial")
         .annotate(n=Count("id"))
     ):
-        initial[_as_date(row["month"])][row["initial"]] += row["n"]
-    flow: dict[datetime.date, Counter] = defaultdict(Counter)
+        undo[_as_date(row["month"])][row["initial"]] -= row["n"]
     for row in (
-        StatusUpdate.objects.order_by()
+        StatusUpdate.objects.filter(at__gte=since)
+        .order_by()
         .annotate(month=TruncMonth("at"))
         .values("month", "from_status", "to_status")
         .annotate(n=Count("id"))
     ):
-        moves = flow[_as_date(row["month"])]
-        moves[row["to_status"]] += row["n"]
-        moves[row["from_status"]] -= row["n"]
+        moves = undo[_as_date(row["month"])]
+        moves[row["from_status"]] += row["n"]
+        moves[row["to_status"]] -= row["n"]
+    now = status_counts_as_of(None)
     for day in days:
         month = _month_start(day)
-        counts: Counter = Counter()
-        for start, change in [*initial.items(), *flow.items()]:
-            if start <= month:
+        counts = Counter(now)
+        for start, change in undo.items():
+            if start > month:
                 counts.update(change)
         trend[day] = +counts
     return dict(sorted(trend.items()))

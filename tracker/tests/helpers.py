@@ -77,7 +77,8 @@ def make_recommendation(
 def make_history(recommendations, *, seed: int = 1, start=None, days: int = 900) -> None:
     """Random status, owner and review changes, in time order, through the services.
 
-    Statuses go forwards and back; some recommendations never change.
+    Statuses go forwards and back; some recommendations never change. Each change comes
+    after its recommendation's creation, as in the app.
     """
     import random
 
@@ -89,12 +90,12 @@ def make_history(recommendations, *, seed: int = 1, start=None, days: int = 900)
     start = start or timezone.now() - datetime.timedelta(days=days + 5)
     statuses = list(Status.objects.all())
     owners = [make_user(role="Analyst") for _ in range(3)]
+    end = start + datetime.timedelta(days=days)
     events = []
     for recommendation in recommendations:
-        for _ in range(rng.choice([0, 0, 1, 2, 3, 5])):
-            events.append(
-                (start + datetime.timedelta(days=rng.uniform(1, days)), recommendation.pk)
-            )
+        begin = max(start, recommendation.created_at)  # nothing happens before the creation
+        for _ in range(rng.choice([0, 0, 1, 2, 3, 5]) if begin < end else 0):
+            events.append((begin + (end - begin) * rng.uniform(0.001, 1), recommendation.pk))
     for at, pk in sorted(events):
         current = Recommendation.objects.get(pk=pk)
         choice = rng.random()

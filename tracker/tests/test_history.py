@@ -99,6 +99,44 @@ def test_the_trend_equals_a_replay_at_each_month_end(generated):
         assert counts == expected, day
 
 
+def test_a_trend_that_ends_in_the_past_undoes_everything_since(generated):
+    """A window well inside the history: the updates and the recommendations after its
+    end, and the ones inside it, are all undone from the counts of today."""
+    now, statuses = timezone.now(), list(Status.objects.all())
+    for days_ago in (300, 100):  # made after the window, then moved twice
+        late = make_recommendation(
+            generated[0].dialogue,
+            number=100 + days_ago,
+            status=statuses[0],
+            created_at=now - datetime.timedelta(days=days_ago),
+        )
+        for step, status in enumerate(statuses[1:3], start=1):
+            services.status_change(
+                recommendation=Recommendation.objects.get(pk=late.pk),
+                to=status,
+                by=make_user(),
+                rationale="Later.",
+                at=late.created_at + datetime.timedelta(days=step),
+            )
+    end = (timezone.localdate() - datetime.timedelta(days=400)).replace(day=1)
+    end -= datetime.timedelta(days=1)  # the last day of a month
+    days = history.month_ends(end - datetime.timedelta(days=330), end)
+    assert len(days) >= 10 and days[-1] == end
+    first_moment, last_moment = (history.end_of_day(day) for day in (days[0], days[-1]))
+    assert StatusUpdate.objects.filter(at__gt=last_moment).count() > 10
+    assert StatusUpdate.objects.filter(at__gt=first_moment, at__lte=last_moment).count() > 10
+    assert Recommendation.objects.filter(created_at__gt=last_moment).count() == 2
+    assert Recommendation.objects.filter(created_at__lte=first_moment).exists()
+    trend = history.status_trend(days)
+    assert list(trend) == days
+    assert len({tuple(sorted(counts.items())) for counts in trend.values()}) > 3  # they move
+    everything = list(Recommendation.objects.all())
+    for day, counts in trend.items():
+        moment = history.end_of_day(day)
+        expected = Counter(s for r in everything if (s := replay_status(r, moment)) is not None)
+        assert counts == expected, day
+
+
 def test_a_status_that_went_forwards_and_back(vocabulary):
     status = {s.slug: s for s in Status.objects.all()}
     user = make_user()
