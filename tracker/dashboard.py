@@ -31,6 +31,7 @@ from tracker.filters import PastDateField, filter_rows, stale_days
 from tracker.models import Actor, FieldChange, Note, Recommendation, Status, StatusUpdate
 
 ATTENTION_ROWS = 10
+DIALOGUE_BARS = 12  # the most recent dialogues; the dialogue list has them all
 RECENT_EVENTS = 20
 TREND_MONTHS = 24
 DASHBOARD_CACHE_SECONDS = 300
@@ -126,6 +127,11 @@ def dashboard_data(
         key=lambda pair: (pair[0] is None, -pair[1]),
     )
 
+    # The most recent dialogues held by then, not all of them: a bar each for a
+    # thousand dialogues would make the page half a megabyte that nobody reads.
+    dialogues = Dialogue.objects.filter(date__lte=as_of) if as_of else Dialogue.objects.all()
+    dialogues = dialogues.order_by("-date", "title", "pk")
+
     def counted(queryset, relation):
         return queryset.annotate(n=Count(relation, filter=existing, distinct=True))
 
@@ -162,9 +168,13 @@ def dashboard_data(
         "by_dialogue": charts.bars(
             [
                 (dialogue, dialogue.n, list_url(as_of, dialogue=dialogue.slug))
-                for dialogue in counted(Dialogue.objects.all(), "recommendations")
+                for dialogue in counted(
+                    dialogues.filter(pk__in=dialogues.values("pk")[:DIALOGUE_BARS]),
+                    "recommendations",
+                )
             ]
         ),
+        "dialogue_count": dialogues.count(),
         "overdue": _attention(request, as_of, overdue="on", sort="review"),
         "stale": _attention(request, as_of, stale="on", sort="changed"),
         # The vocabulary is editable: the call-out follows the status whose slug is "reversed".
@@ -227,13 +237,21 @@ def data_version() -> tuple:
         return tuple(cursor.fetchone())
 
 
+def _more_dialogues(context: dict) -> str | None:
+    """Below the dialogue bars, when they are not all of them: where the rest are."""
+    shown, total = len(context["by_dialogue"]), context["dialogue_count"]
+    if total <= shown:
+        return None
+    return f"The {shown} most recent of {total:,} dialogues"
+
+
 def _context(request, as_of, since) -> dict:
     context = dashboard_data(request, as_of, since)
     context["breakdowns"] = [
-        ("By theme", context["by_theme"], "theme"),
-        ("By actor addressed", context["by_actor"], "actor"),
-        ("By owner", context["by_owner"], "owner"),
-        ("By dialogue", context["by_dialogue"], "dialogue"),
+        ("By theme", context["by_theme"], "theme", None),
+        ("By actor addressed", context["by_actor"], "actor", None),
+        ("By owner", context["by_owner"], "owner", None),
+        ("By dialogue", context["by_dialogue"], "dialogue", _more_dialogues(context)),
     ]
     if context["trend"]:
         statuses = context["trend"].statuses

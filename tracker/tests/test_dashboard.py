@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from dialogue.models import Theme
 from tracker import history
+from tracker.dashboard import DIALOGUE_BARS
 from tracker.models import Actor, Recommendation, Status
 from tracker.tests.helpers import (
     list_all_ids,
@@ -38,7 +39,7 @@ def generated(vocabulary):
     themes, actors = list(Theme.objects.all()), list(Actor.objects.all())
     recommendations = []
     for d in range(2):
-        dialogue = make_dialogue()
+        dialogue = make_dialogue(date=(created + datetime.timedelta(days=d * 90)).date())
         for n in range(1, 21):
             recommendation = make_recommendation(
                 dialogue,
@@ -93,6 +94,7 @@ def test_every_dashboard_number_equals_a_direct_query_and_its_link(client, gener
     for bar in context["by_actor"]:
         expected = {r.pk for r in existing if bar.item in r.actors.all()}
         assert (bar.count, list_rows(client, bar.url)) == (len(expected), expected)
+    assert len(context["by_dialogue"]) == 2
     for bar in context["by_dialogue"]:
         expected = {r.pk for r in existing if r.dialogue_id == bar.item.pk}
         assert (bar.count, list_rows(client, bar.url)) == (len(expected), expected)
@@ -220,6 +222,44 @@ def _queries(client, params) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(URL, params).status_code == 200
     return len(queries)
+
+
+def test_the_dialogue_bars_are_the_most_recent_dialogues_then(client, vocabulary):
+    """A bar for each of the most recent dialogues held by the date, with their counts
+    then, and a word and a link for the rest."""
+    client.force_login(make_user(role="Viewer"))
+    first = datetime.date(2020, 1, 1)
+    dialogues = [
+        make_dialogue(date=first + datetime.timedelta(days=30 * n))
+        for n in range(DIALOGUE_BARS + 3)
+    ]
+    for n, dialogue in enumerate(dialogues):
+        for number in range(1, n % 3 + 2):
+            make_recommendation(
+                dialogue,
+                number=number,
+                created_at=timezone.make_aware(
+                    datetime.datetime.combine(dialogue.date, datetime.time(12))
+                )
+                + datetime.timedelta(days=number * 20),
+            )
+    response = client.get(URL)
+    shown = [(bar.item, bar.count) for bar in response.context["by_dialogue"]]
+    assert shown == [(d, d.recommendations.count()) for d in reversed(dialogues[3:])]
+    page = response.content.decode()
+    assert f"The {DIALOGUE_BARS} most recent of {DIALOGUE_BARS + 3} dialogues" in page
+    assert f'href="{reverse("dialogue_list")}">All dialogues' in page
+
+    as_of = dialogues[4].date + datetime.timedelta(days=25)  # dialogues 0 to 4 were held
+    response = client.get(URL, {"as_of": as_of.isoformat()})
+    moment = history.end_of_day(as_of)
+    shown = [(bar.item, bar.count) for bar in response.context["by_dialogue"]]
+    assert shown == [
+        (d, d.recommendations.filter(created_at__lte=moment).count())
+        for d in reversed(dialogues[:5])
+    ]
+    assert [count for _, count in shown] == [1, 1, 3, 2, 1]  # 4's second one came later
+    assert "All dialogues" not in response.content.decode()
 
 
 @pytest.mark.parametrize("params", [{}, {"as_of": "2025-06-30", "since": "2024-01-01"}])
