@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -96,7 +97,8 @@ def _recent_events(moment: datetime.datetime | None) -> list[Event]:
     return sorted(events, key=lambda event: event.at, reverse=True)[:RECENT_EVENTS]
 
 
-def _trend(as_of: datetime.date) -> charts.Trend | None:
+def _trend(as_of: datetime.date, counts: Counter) -> charts.Trend | None:
+    """The last months' counts by status, up to ``as_of``, whose ``counts`` are known."""
     first = Recommendation.objects.aggregate(first=Min("created_at"))["first"]
     if first is None:
         return None
@@ -104,7 +106,8 @@ def _trend(as_of: datetime.date) -> charts.Trend | None:
         timezone.localtime(first).date(), as_of - datetime.timedelta(days=31 * TREND_MONTHS)
     )
     days = history.month_ends(start, as_of, limit=TREND_MONTHS)
-    return charts.trend_chart(history.status_trend(days), list(Status.objects.all()))
+    trend = history.status_trend(days, known={as_of: counts})
+    return charts.trend_chart(trend, list(Status.objects.all()))
 
 
 def dashboard_data(
@@ -185,7 +188,7 @@ def dashboard_data(
         ),
         "stale_days": stale_days(),
         "recent": _recent_events(moment),
-        "trend": _trend(as_of or timezone.localdate()),
+        "trend": _trend(as_of or timezone.localdate(), status_counts),
         "all_url": list_url(as_of),
     }
     if since:

@@ -101,7 +101,9 @@ def month_ends(first: datetime.date, last: datetime.date, limit: int = 24) -> li
     return list(reversed(ends))
 
 
-def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
+def status_trend(
+    days: Iterable[datetime.date], known: dict[datetime.date, Counter] | None = None
+) -> dict[datetime.date, Counter]:
     """Counts per status at the end of each of ``days``, in a fixed number of queries.
 
     Like ``status_counts_as_of``, the past is the present with the later changes undone:
@@ -112,12 +114,13 @@ def status_trend(days: Iterable[datetime.date]) -> dict[datetime.date, Counter]:
     thousand rows, the counts now, the updates after the first day by month, "from"
     and "to", and the recommendations made after it by month and initial status (the
     first update is the one with no ``previous_at``). A day inside a month (today, say)
-    is counted exactly on its own.
+    is counted exactly on its own, unless the caller ``known`` its counts already.
     """
     days = sorted(days)
     partial = [day for day in days if (day + datetime.timedelta(days=1)).day != 1]
     days = [day for day in days if day not in partial]
-    trend = {day: status_counts_as_of(end_of_day(day)) for day in partial}
+    known = known or {}
+    trend = {day: known.get(day) or status_counts_as_of(end_of_day(day)) for day in partial}
     if not days:
         return trend
     # What happened after the first day: its month has ended (every day here ends one).

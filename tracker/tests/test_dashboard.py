@@ -125,11 +125,13 @@ def test_overdue_stale_and_reversed_now_equal_direct_queries(client, generated):
     assert len(context["stale"]["rows"]) == min(10, len(stale))
 
 
-def test_the_trend_is_the_history_at_each_month_end(client, generated):
+@pytest.mark.parametrize("days_ago", [None, 200])
+def test_the_trend_is_the_history_at_each_month_end(client, generated, days_ago):
     client.force_login(make_user(role="Viewer"))
-    response = client.get(URL)
+    as_of = timezone.localdate() - datetime.timedelta(days=days_ago or 0)
+    response = client.get(URL, {"as_of": as_of.isoformat()} if days_ago else {})
     trend = response.context["trend"]
-    assert len(trend.columns) == 24
+    assert len(trend.columns) == 24 and trend.columns[-1].day == as_of
     for column in trend.columns:
         moment = history.end_of_day(column.day)
         expected = Counter(
