@@ -35,6 +35,7 @@ class Column:
 class Trend:
     width: int
     height: int
+    left: int  # where the plot starts; the tick labels end just before
     plot_top: int
     plot_bottom: int
     columns: list[Column]
@@ -46,7 +47,7 @@ def trend_chart(
     trend: dict[datetime.date, Counter], statuses: list[Status], width: int = 720, height: int = 260
 ) -> Trend:
     """Stacked columns, one per month end, in the vocabulary's order from the bottom."""
-    left, right, top, bottom = 40, 24, 12, height - 28
+    left, right, top, bottom = 64, 24, 12, height - 28  # left: room for "100,000"
     plot_height = bottom - top
     peak = max((sum(counts.values()) for counts in trend.values()), default=0) or 1
     step = (width - left - right) / max(len(trend), 1)
@@ -74,7 +75,7 @@ def trend_chart(
     for index, column in enumerate(columns):
         if (len(columns) - 1 - index) % every:
             column.label = ""
-    return Trend(width, height, top, bottom, columns, ticks, statuses)
+    return Trend(width, height, left, top, bottom, columns, ticks, statuses)
 
 
 @dataclass

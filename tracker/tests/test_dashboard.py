@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dialogue.models import Theme
-from tracker import history
+from tracker import charts, history
 from tracker.dashboard import DIALOGUE_BARS
 from tracker.models import Actor, Recommendation, Status
 from tracker.tests.helpers import (
@@ -290,7 +290,20 @@ def test_the_dashboard_query_count_is_the_same_at_10_and_1000(
     make_history(list(Recommendation.objects.filter(number__gt=950)), seed=2, start=start, days=880)
     assert Recommendation.objects.count() == 1000
     with django_assert_max_num_queries(baseline):
-        client.get(URL, params)
+        page = client.get(URL, params).content.decode()
+    assert '<span class="figure__value">1,000</span>' in page  # digits grouped, as in the list
+
+
+def test_the_trend_axis_has_room_for_counts_of_six_digits(vocabulary):
+    """The tick labels end just left of the plot: "100,000" in 11px digits (0.64 em wide
+    in DejaVu Sans, the widest of the usual sans fonts) must fit in the margin."""
+    statuses = list(Status.objects.all())
+    trend = charts.trend_chart(
+        {datetime.date(2026, 1, 31): Counter({statuses[0].pk: 100_000})}, statuses
+    )
+    widest = max(len(f"{value:,}") for value, _ in trend.ticks)
+    assert widest == 7
+    assert widest * 11 * 0.64 <= trend.left - 6
 
 
 def test_healthz_answers_200_when_the_database_answers(client, db):
