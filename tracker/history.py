@@ -114,7 +114,7 @@ def status_trend(
     thousand rows, the counts now, the updates after the first day by month, "from"
     and "to", and the recommendations made after it by month and initial status (the
     first update is the one with no ``previous_at``). A day inside a month (today, say)
-    is counted exactly on its own, unless the caller ``known`` its counts already.
+    is counted exactly on its own, unless ``known`` holds its counts already.
     """
     days = sorted(days)
     partial = [day for day in days if (day + datetime.timedelta(days=1)).day != 1]
