@@ -15,7 +15,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import NullIf
 from django.utils import timezone
 
 from dialogue.models import Dialogue, Theme
@@ -44,6 +45,14 @@ SORTS = {
         ],
     ),
     "changed": ("Last change", [Key("updated_at", descending=True), Key("id", descending=True)]),
+}
+# The same sorts in a list "as of" a date, by the values then, which the list shows: the
+# first key is an annotation (``as_of_sort_annotation``), worked out for every matching
+# row before the page is known. The number sort does not change with time.
+AS_OF_SORTS = {
+    "status": [Key("status_order_then"), *SORTS["status"][1][1:]],
+    "review": [Key("review_then", nulls_last=True), *SORTS["review"][1][1:]],
+    "changed": [Key("changed_then", descending=True), Key("id", descending=True)],
 }
 # The same expressions as the indexes of migration tracker/0006, so PostgreSQL uses them.
 SEARCH_CONFIG = "english"
@@ -237,15 +246,35 @@ class RecommendationFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         if self.as_of_moment:
-            queryset = queryset.filter(created_at__lte=self.as_of_moment).annotate(
-                **history.as_of_annotations(self.as_of_moment)
-            )
-        queryset = super().filter_queryset(queryset)
+            queryset = queryset.filter(created_at__lte=self.as_of_moment)
+        queryset = super().filter_queryset(queryset.annotate(**self.annotations))
         return queryset.order_by(*ordering(self.sort_keys))
 
     @property
+    def sort_name(self) -> str:
+        return getattr(self.form, "cleaned_data", {}).get("sort") or "number"
+
+    @property
     def sort_keys(self) -> list[Key]:
-        return SORTS[getattr(self.form, "cleaned_data", {}).get("sort") or "number"][1]
+        if self.as_of_moment and self.sort_name in AS_OF_SORTS:
+            return AS_OF_SORTS[self.sort_name]
+        return SORTS[self.sort_name][1]
+
+    @property
+    def annotations(self) -> dict:
+        """What the rows carry as of a date: the state then (``history.as_of_annotations``)
+        and the value the sort orders by. A page's first row is read back with them."""
+        if not self.as_of_moment:
+            return {}
+        annotations = history.as_of_annotations(self.as_of_moment)
+        if self.sort_name == "status":
+            order = Status.objects.filter(pk=OuterRef("status_as_of")).values("order")
+            annotations["status_order_then"] = Subquery(order[:1])
+        elif self.sort_name == "review":
+            annotations["review_then"] = NullIf("review_as_of", Value(""))  # "": no date
+        elif self.sort_name == "changed":
+            annotations["changed_then"] = history.last_change_expression(self.as_of_moment)
+        return annotations
 
 
 def open_status_ids() -> list[int]:

@@ -31,7 +31,7 @@ from django.db.models import (
     Value,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, FirstValue, TruncMonth
+from django.db.models.functions import Cast, Coalesce, FirstValue, Greatest, TruncMonth
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
@@ -259,6 +259,17 @@ def quiet_between(start: datetime.datetime, end: datetime.datetime) -> Q:
         & ~Exists(StatusUpdate.objects.filter(**window))
         & ~Exists(FieldChange.objects.filter(**window))
     )
+
+
+def last_change_expression(moment: datetime.datetime) -> Greatest:
+    """A row's last change up to ``moment`` as a column, for sorting by it: the same
+    value as ``last_change_as_of``, one index probe per row and table."""
+
+    def last(model) -> Coalesce:
+        entries = model.objects.filter(recommendation=OuterRef("pk"), at__lte=moment)
+        return Coalesce(Subquery(entries.order_by("-at").values("at")[:1]), F("created_at"))
+
+    return Greatest(F("created_at"), last(StatusUpdate), last(FieldChange))
 
 
 def last_change_as_of(rows: list[Recommendation], moment: datetime.datetime) -> dict:

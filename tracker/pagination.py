@@ -102,19 +102,28 @@ def capped_count(queryset: QuerySet) -> QuerySet:
     return queryset.order_by().values("pk")[: COUNT_CAP + 1]
 
 
-def keyset_page(queryset: QuerySet, keys: list[Key], data, size: int) -> KeysetPage:
+def keyset_page(
+    queryset: QuerySet, keys: list[Key], data, size: int, annotations: dict | None = None
+) -> KeysetPage:
     """The page of ``queryset`` (ordered by ``keys``) that ``data`` asks for.
 
     ``data`` holds ``after`` (the id of the row before the page) or ``before``
     (the id of the row after it); neither, or a row that no longer exists, gives
-    the first page. The last key must make the order unique (the id).
+    the first page. The last key must make the order unique (the id). A key that is
+    an annotation of ``queryset`` needs it in ``annotations``, to read the cursor
+    row's value.
     """
     cursor, backwards = _cursor(data.get("after")), False
     if cursor is None:
         cursor, backwards = _cursor(data.get("before")), True
     paths = [key.path for key in keys]
     pivot = (
-        queryset.model._default_manager.filter(pk=cursor).values(*paths).first() if cursor else None
+        queryset.model._default_manager.annotate(**(annotations or {}))
+        .filter(pk=cursor)
+        .values(*paths)
+        .first()
+        if cursor
+        else None
     )
     if pivot is None:
         backwards = False
@@ -124,7 +133,7 @@ def keyset_page(queryset: QuerySet, keys: list[Key], data, size: int) -> KeysetP
     more = len(rows) > size
     rows = rows[:size]
     if backwards and not more:
-        return keyset_page(queryset, keys, {}, size)  # back at the start: a full first page
+        return keyset_page(queryset, keys, {}, size, annotations)  # back at the start
     if backwards:
         rows.reverse()
     more_before = True if backwards else pivot is not None

@@ -69,7 +69,7 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     if rows is None:
         page = None
     else:
-        page = keyset_page(rows, filterset.sort_keys, request.GET, PAGE_SIZE)
+        page = keyset_page(rows, filterset.sort_keys, request.GET, PAGE_SIZE, filterset.annotations)
         _show_state(page.object_list, filterset)
     context = {
         "filterset": filterset,

@@ -26,6 +26,8 @@ def test_it_explains_the_first_page_and_the_count_of_every_filter_and_sort(seed)
                      "dialogue=", "overdue=on", "stale=on", "changed_since=", "q=deterrence",
                      "as_of=", "sort=status", "sort=review", "sort=changed"]:  # fmt: skip
         assert any(q.startswith(expected) for q in queries), (expected, queries)
+    for sort in ("status", "review", "changed"):  # by the values then
+        assert any(q.startswith("as_of=") and q.endswith(f"&sort={sort}") for q in queries)
     for row in rows:
         first, count = (cell.strip() for cell in row.split("|")[2:4])
         if connection.vendor == "postgresql":  # EXPLAIN ANALYZE: the database's own times

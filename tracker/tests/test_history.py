@@ -6,11 +6,18 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from tracker import filters, history, services
 from tracker.models import FieldChange, Recommendation, Status, StatusUpdate
-from tracker.tests.helpers import make_dialogue, make_history, make_recommendation, make_user
+from tracker.tests.helpers import (
+    list_all_ids,
+    make_dialogue,
+    make_history,
+    make_recommendation,
+    make_user,
+)
 
 pytestmark = pytest.mark.usefixtures("vocabulary")
 
@@ -329,3 +336,38 @@ def test_the_overdue_and_stale_filters_as_of_a_date_equal_a_replay(generated, da
             {"as_of": day.isoformat(), name: "on"}, Recommendation.objects.all(), None
         )
         assert set(chosen.values_list("pk", flat=True)) == rows, name
+
+
+@pytest.mark.parametrize("sort", ["status", "review", "changed"])
+def test_the_list_as_of_a_date_sorts_by_the_values_then(client, generated, sort):
+    """The list shows each row's state then, so it sorts by it too, across pages (the
+    page's first row is read back with the values then) and back again."""
+    client.force_login(make_user(role="Viewer"))
+    day = timezone.localdate() - datetime.timedelta(days=300)
+    moment = history.end_of_day(day)
+    rank = {status.pk: status.order for status in Status.objects.all()}
+    rows = [r for r in Recommendation.objects.select_related("dialogue") if r.created_at <= moment]
+
+    def order(then: bool) -> list[int]:
+        """The ids sorted by the values then (or now), ties as the list breaks them."""
+
+        def key(r):
+            tail = (-r.dialogue.date.toordinal(), r.number, r.pk)
+            if sort == "status":
+                return (rank[replay_status(r, moment) if then else r.status_id], *tail)
+            if sort == "review":
+                now = _iso(r.next_review)
+                review = replay_field(r, "next_review", moment, now) if then else now
+                return (review == "", review, *tail)  # no date: last
+            return (replay_last_change(r, moment) if then else r.updated_at, r.pk)
+
+        return [r.pk for r in sorted(rows, key=key, reverse=sort == "changed")]
+
+    url = f"{reverse('recommendation_list')}?as_of={day.isoformat()}&sort={sort}"
+    ids = list_all_ids(client, url)
+    assert ids == order(then=True)
+    assert ids != order(then=False)  # today's values would sort them otherwise
+    second = client.get(f"{url}&after={ids[24]}").context["page"]
+    assert [row.pk for row in second.object_list] == ids[25:50]
+    back = client.get(f"{url}&before={ids[25]}").context["page"]
+    assert [row.pk for row in back.object_list] == ids[:25]

@@ -272,13 +272,23 @@ def _queries(client, params: dict) -> int:
     return len(captured)
 
 
-@pytest.mark.parametrize("params", [{}, {"status": "stalled", "q": "the"}, {"after": "first"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"status": "stalled", "q": "the"},
+        {"after": "first"},
+        {"as_of": "today", "sort": "changed", "after": "first"},
+    ],
+)
 def test_the_list_runs_the_same_number_of_queries_at_5_and_500(
     client, analyst, params, django_assert_max_num_queries
 ):
     _fill(5)
     if "after" in params:
-        params = {"after": Recommendation.objects.order_by("id").first().pk}
+        params = {**params, "after": Recommendation.objects.order_by("id").first().pk}
+    if params.get("as_of") == "today":  # sorted by the last change then, read per row
+        params["as_of"] = timezone.localdate().isoformat()
     small = _queries(client, params)
     _fill(495)
     assert Recommendation.objects.count() == 500

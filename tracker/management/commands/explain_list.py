@@ -62,6 +62,7 @@ def default_queries() -> list[str]:
         f"as_of={two_years_ago}&overdue=on",
         f"as_of={two_years_ago}&stale=on",
         *(f"sort={sort}" for sort in SORTS if sort != "number"),
+        *(f"as_of={two_years_ago}&sort={sort}" for sort in SORTS if sort != "number"),
     ]
 
 
