@@ -20,6 +20,12 @@ class Segment:
     y: float
     height: float
 
+    @property
+    def count_text(self) -> str:
+        """The count with grouped digits: a cheap stand-in for ``floatformat:"0g"`` on
+        the 240 segments of a trend."""
+        return f"{self.count:,}"
+
 
 @dataclass
 class Column:

@@ -258,14 +258,14 @@ def _context(request, as_of, since) -> dict:
     ]
     if context["trend"]:
         statuses = context["trend"].statuses
-        context["trend_table"] = [
+        context["trend_table"] = [  # counts as text with grouped digits, as the page shows
             {
                 "day": column.day,
                 "counts": [
-                    next((s.count for s in column.segments if s.status.pk == status.pk), 0)
+                    f"{next((s.count for s in column.segments if s.status.pk == status.pk), 0):,}"
                     for status in statuses
                 ],
-                "total": column.total,
+                "total": f"{column.total:,}",
             }
             for column in context["trend"].columns
         ]

@@ -292,6 +292,7 @@ def test_the_dashboard_query_count_is_the_same_at_10_and_1000(
     with django_assert_max_num_queries(baseline):
         page = client.get(URL, params).content.decode()
     assert '<span class="figure__value">1,000</span>' in page  # digits grouped, as in the list
+    assert "<td>1,000</td></tr>" in page  # the trend table's total
 
 
 def test_the_trend_axis_has_room_for_counts_of_six_digits(vocabulary):
