@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -98,16 +98,14 @@ def _recent_events(moment: datetime.datetime | None) -> list[Event]:
 
 
 def _trend(as_of: datetime.date, counts: Counter) -> charts.Trend | None:
-    """The last months' counts by status, up to ``as_of``, whose ``counts`` are known."""
-    first = Recommendation.objects.aggregate(first=Min("created_at"))["first"]
-    if first is None:
-        return None
-    start = max(
-        timezone.localtime(first).date(), as_of - datetime.timedelta(days=31 * TREND_MONTHS)
-    )
+    """The last months' counts by status, up to ``as_of``, whose ``counts`` are known;
+    from the first month with any recommendation, or None before there is one."""
+    start = as_of - datetime.timedelta(days=31 * TREND_MONTHS)
     days = history.month_ends(start, as_of, limit=TREND_MONTHS)
     trend = history.status_trend(days, known={as_of: counts})
-    return charts.trend_chart(trend, list(Status.objects.all()))
+    while trend and not sum(next(iter(trend.values())).values()):
+        del trend[next(iter(trend))]  # before the first recommendation
+    return charts.trend_chart(trend, list(Status.objects.all())) if trend else None
 
 
 def dashboard_data(

@@ -257,6 +257,8 @@ class Note(models.Model):
         ]
         indexes = [
             models.Index(fields=["recommendation", "-created_at"], name="note_rec_created_idx"),
+            # The dashboard's recent activity: the newest notes of all.
+            models.Index(fields=["-created_at", "-id"], name="note_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -226,6 +226,19 @@ def _queries(client, params) -> int:
     return len(queries)
 
 
+def test_the_trend_starts_with_the_first_recommendation(client, vocabulary):
+    client.force_login(make_user(role="Viewer"))
+    empty = client.get(URL)
+    assert empty.context["trend"] is None and "No recommendations yet." in empty.content.decode()
+    today = timezone.localdate()
+    first = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)  # last month
+    made = timezone.make_aware(datetime.datetime.combine(first, datetime.time(12)))
+    make_recommendation(make_dialogue(), created_at=made)
+    trend = client.get(URL).context["trend"]
+    assert [column.day for column in trend.columns] == history.month_ends(first, today)
+    assert len(trend.columns) == 2 and [column.total for column in trend.columns] == [1, 1]
+
+
 def test_the_dialogue_bars_are_the_most_recent_dialogues_then(client, vocabulary):
     """A bar for each of the most recent dialogues held by the date, with their counts
     then, and a word and a link for the rest."""
