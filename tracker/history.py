@@ -143,7 +143,7 @@ def status_trend(
         .order_by()
         .annotate(month=TruncMonth("at"))
         .values("month", "from_status", "to_status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))  # not Count("id"): the index has no ids
     ):
         moves = undo[_as_date(row["month"])]
         moves[row["from_status"]] += row["n"]

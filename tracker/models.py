@@ -180,8 +180,12 @@ class StatusUpdate(models.Model):
             models.Index(
                 fields=["recommendation", "-at", "-id"], name="status_update_rec_at_id_idx"
             ),
-            # "What changed since" and recent activity across all recommendations.
-            models.Index(fields=["-at"], name="status_update_at_idx"),
+            # "What changed since" and recent activity across all recommendations; with
+            # "from" and "to", the dashboard's trend counts the moves since a month from
+            # the index alone.
+            models.Index(
+                fields=["-at", "from_status", "to_status"], name="status_update_moves_idx"
+            ),
             # The list as of a date filtered by status: the first update after the date
             # that left one of the statuses, from the index alone (history.status_as_of_in).
             models.Index(
