@@ -47,8 +47,8 @@ SORTS = {
     "changed": ("Last change", [Key("updated_at", descending=True), Key("id", descending=True)]),
 }
 # The same sorts in a list "as of" a date, by the values then, which the list shows: the
-# first key is an annotation (``as_of_sort_annotation``), worked out for every matching
-# row before the page is known. The number sort does not change with time.
+# first key is an annotation (``RecommendationFilter.annotations``), worked out for every
+# matching row before the page is known. The number sort does not change with time.
 AS_OF_SORTS = {
     "status": [Key("status_order_then"), *SORTS["status"][1][1:]],
     "review": [Key("review_then", nulls_last=True), *SORTS["review"][1][1:]],
