@@ -130,6 +130,8 @@ class Recommendation(models.Model):
             models.Index(fields=["-updated_at"], name="rec_updated_idx"),
             # The list's count under a status filter, from the index alone (no table rows).
             models.Index(fields=["status", "id"], name="rec_status_count_idx"),
+            # The dashboard's trend: the recommendations made in its last months.
+            models.Index(fields=["created_at"], name="rec_created_idx"),
         ]
 
     def __str__(self) -> str:
