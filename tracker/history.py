@@ -11,7 +11,6 @@ correlated subqueries on the ``(recommendation, at)`` indexes.
 from __future__ import annotations
 
 import datetime
-import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -20,6 +19,7 @@ from django.db.models import (
     BigIntegerField,
     CharField,
     Count,
+    DateField,
     Exists,
     F,
     FilteredRelation,
@@ -129,24 +129,29 @@ def status_trend(
         datetime.datetime.combine(days[0] + datetime.timedelta(days=1), datetime.time.min)
     )
     undo: dict[datetime.date, Counter] = defaultdict(Counter)  # a month's changes, undone
+    # Months as dates (the first day, in the current time zone) made by the database: as
+    # datetimes, Django converted each of a few thousand rows in Python.
     first = FilteredRelation("status_updates", condition=Q(status_updates__previous_at=None))
     for row in (
         Recommendation.objects.filter(created_at__gte=since)
         .order_by()
         .annotate(first=first)
-        .annotate(month=TruncMonth("created_at"), initial=Coalesce("first__from_status", "status"))
+        .annotate(
+            month=TruncMonth("created_at", output_field=DateField()),
+            initial=Coalesce("first__from_status", "status"),
+        )
         .values("month", "initial")
         .annotate(n=Count("id"))
     ):
-        undo[_as_date(row["month"])][row["initial"]] -= row["n"]
+        undo[row["month"]][row["initial"]] -= row["n"]
     for row in (
         StatusUpdate.objects.filter(at__gte=since)
         .order_by()
-        .annotate(month=TruncMonth("at"))
+        .annotate(month=TruncMonth("at", output_field=DateField()))
         .values("month", "from_status", "to_status")
         .annotate(n=Count("*"))  # not Count("id"): the index has no ids
     ):
-        moves = undo[_as_date(row["month"])]
+        moves = undo[row["month"]]
         moves[row["from_status"]] += row["n"]
         moves[row["to_status"]] -= row["n"]
     # The counts now; those at the end of today when known (nothing is made in the future).
@@ -163,13 +168,6 @@ def status_trend(
 
 def _month_start(day: datetime.date) -> datetime.date:
     return day.replace(day=1)
-
-
-@functools.lru_cache(maxsize=4096)
-def _as_date(value) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
 
 
 def as_of_annotations(moment: datetime.datetime) -> dict:
