@@ -262,18 +262,18 @@ class RecommendationFilter(django_filters.FilterSet):
 
     @property
     def annotations(self) -> dict:
-        """What the rows carry as of a date: the state then (``history.as_of_annotations``)
-        and the value the sort orders by. A page's first row is read back with them."""
+        """What the rows carry as of a date: the state then (``history.as_of_annotations``),
+        the last change then (which the list shows) and the value the sort orders by. A
+        page's first row is read back with them."""
         if not self.as_of_moment:
             return {}
         annotations = history.as_of_annotations(self.as_of_moment)
+        annotations["changed_then"] = history.last_change_expression(self.as_of_moment)
         if self.sort_name == "status":
             order = Status.objects.filter(pk=OuterRef("status_as_of")).values("order")
             annotations["status_order_then"] = Subquery(order[:1])
         elif self.sort_name == "review":
             annotations["review_then"] = NullIf("review_as_of", Value(""))  # "": no date
-        elif self.sort_name == "changed":
-            annotations["changed_then"] = history.last_change_expression(self.as_of_moment)
         return annotations
 
 

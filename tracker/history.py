@@ -262,31 +262,15 @@ def quiet_between(start: datetime.datetime, end: datetime.datetime) -> Q:
 
 
 def last_change_expression(moment: datetime.datetime) -> Greatest:
-    """A row's last change up to ``moment`` as a column, for sorting by it: the same
-    value as ``last_change_as_of``, one index probe per row and table."""
+    """A row's last change up to ``moment`` as a column: its last status update or field
+    change then, or its creation (as ``quiet_between`` counts it). One index probe per
+    row and table."""
 
     def last(model) -> Coalesce:
         entries = model.objects.filter(recommendation=OuterRef("pk"), at__lte=moment)
         return Coalesce(Subquery(entries.order_by("-at").values("at")[:1]), F("created_at"))
 
     return Greatest(F("created_at"), last(StatusUpdate), last(FieldChange))
-
-
-def last_change_as_of(rows: list[Recommendation], moment: datetime.datetime) -> dict:
-    """Each row's last change up to ``moment``: its last status update or field change
-    then, or its creation (as ``quiet_between`` counts it). Two grouped queries."""
-    last = {row.pk: row.created_at for row in rows}
-    for model in (StatusUpdate, FieldChange):
-        entries = (
-            model.objects.filter(recommendation__in=list(last), at__lte=moment)
-            .order_by()
-            .values("recommendation")
-            .annotate(last=Max("at"))
-            .values_list("recommendation", "last")
-        )
-        for pk, at in entries:
-            last[pk] = max(last[pk], at)
-    return last
 
 
 def link_status_updates(using: str = "default") -> None:

@@ -20,7 +20,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_POST
 
 from dialogue.models import Dialogue, Passage, Theme
-from tracker import forms, history, services
+from tracker import forms, services
 from tracker.filters import SORTS, RecommendationFilter, ShownState, filter_rows, trackers
 from tracker.models import Actor, FieldChange, LinkSuggestion, Recommendation, Status, StatusUpdate
 from tracker.pagination import keyset_page
@@ -37,10 +37,9 @@ def _show_state(rows: list[Recommendation], filterset: RecommendationFilter) -> 
     state = ShownState(filterset)
     state.load_owners(rows)
     day = filterset.as_of_day or timezone.localdate()
-    moment = filterset.as_of_moment
-    changed = history.last_change_as_of(rows, moment) if moment else {}
     for row in rows:
-        row.shown_changed = changed[row.pk] if moment else row.updated_at
+        # As of a date the rows carry their last change then (RecommendationFilter.annotations).
+        row.shown_changed = row.changed_then if filterset.as_of_moment else row.updated_at
         row.shown_status, row.shown_owner = state.status(row), state.owner(row)
         review = state.next_review(row)
         row.shown_review = date.fromisoformat(review) if review else None
