@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import random
 import time
 
@@ -102,6 +103,17 @@ def _text(rng: random.Random) -> str:
     )
 
 
+def _history_sizes(total: int, count: int, rng: random.Random) -> list[int]:
+    """How many history entries each of ``count`` recommendations gets: skewed, as
+    real ones are (most have a few, some many), and exactly ``total`` in all."""
+    weights = [rng.expovariate(1) for _ in range(count)]
+    # Each size is where the running share rounds to, less where the one before did:
+    # the rounding is carried over, never lost, and the last one takes what is left.
+    ends = list(itertools.accumulate(weights))
+    marks = [min(total, round(total * end / (ends[-1] or 1))) for end in ends[:-1]] + [total]
+    return [b - a for a, b in zip([0, *marks[:-1]], marks, strict=True)]
+
+
 class Command(BaseCommand):
     help = (
         "Add synthetic dialogues, people, recommendations and years of status history, in bulk. "
@@ -154,7 +166,7 @@ class Command(BaseCommand):
         dialogue_rows = self._dialogues(dialogues, run, rng, orgs, people)
         self.stdout.write(f"{len(dialogue_rows)} dialogues in {time.monotonic() - started:.0f} s")
 
-        per_rec = history / recommendations
+        sizes = _history_sizes(history, recommendations, rng)
         made = {"recommendations": 0, "status updates": 0, "other changes": 0, "notes": 0}
         # The first dialogue is an archive of up to 10,000 recommendations (an export of
         # 10,000 rows filters on it); the others hold the rest evenly.
@@ -165,9 +177,8 @@ class Command(BaseCommand):
             dialogue, passages = others[index % len(others)]
             plan.append((dialogue, passages, index // len(others) + 1))
         for start in range(0, recommendations, BATCH):
-            counts = self._batch(
-                plan[start : start + BATCH], rng, per_rec, statuses, themes, actors, users, now
-            )
+            batch = zip(plan[start : start + BATCH], sizes[start : start + BATCH], strict=True)
+            counts = self._batch(batch, rng, statuses, themes, actors, users, now)
             for key, value in counts.items():
                 made[key] += value
             self.stdout.write(
@@ -249,18 +260,15 @@ class Command(BaseCommand):
                 rows.append((dialogue, passages))
         return rows
 
-    def _batch(self, plan, rng, per_rec, statuses, themes, actors, users, now):
+    def _batch(self, plan, rng, statuses, themes, actors, users, now):
         """One batch of recommendations with their whole history, in one transaction."""
         recs, histories = [], []
-        for dialogue, passages, number in plan:
+        for (dialogue, passages, number), size in plan:
             created = timezone.make_aware(
                 datetime.datetime.combine(dialogue.date, datetime.time(12))
             ) + datetime.timedelta(days=rng.randint(10, 60))
             span = max((now - created).total_seconds(), 3600)
-            events = sorted(
-                rng.uniform(0, span)
-                for _ in range(int(rng.expovariate(1 / per_rec)) if per_rec else 0)
-            )
+            events = sorted(rng.uniform(0, span) for _ in range(size))
             status, owner, review, priority = statuses[0], None, None, 2
             version, entries, last_status_at = 1, [], None
             for offset in events:
