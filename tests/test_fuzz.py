@@ -256,7 +256,7 @@ def world(seed):
             "changed_since": ["2021-01-01"],
             "as_of": ["2022-06-30", "2020-07-21"],
             "since": ["2021-01-01"],
-            "sort": ["number", "status", "review", "changed"],
+            "sort": ["number", "status", "review", "changed", "unchanged"],
             "page": ["1", "2", "last"],
             "after": ["1", "3"],
             "before": ["5"],

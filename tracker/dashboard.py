@@ -177,7 +177,7 @@ def dashboard_data(
         ),
         "dialogue_count": dialogues.count(),
         "overdue": _attention(request, as_of, overdue="on", sort="review"),
-        "stale": _attention(request, as_of, stale="on", sort="changed"),
+        "stale": _attention(request, as_of, stale="on", sort="unchanged"),  # longest first
         # The vocabulary is editable: the call-out follows the status whose slug is "reversed".
         "reversed": (
             _attention(request, as_of, status=REVERSED, sort="changed")

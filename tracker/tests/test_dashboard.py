@@ -106,6 +106,14 @@ def test_every_dashboard_number_equals_a_direct_query_and_its_link(client, gener
     assert context["progress"] == round(weighted)
     for key in ("overdue", "stale", "reversed"):
         assert len(list_rows(client, context[key]["url"])) == context[key]["count"], key
+        # The card's rows are the first of its list, in the list's order.
+        shown = [r.pk for r in context[key]["rows"]]
+        assert shown == list_all_ids(client, context[key]["url"])[: len(shown)], key
+    # The stale card shows each row's last change then, as the list does.
+    first = context["stale"]["rows"][0]
+    changed = first.changed_then if as_of else first.updated_at
+    day = timezone.localtime(changed).strftime("%-d %b %Y")
+    assert f"· last change {day}</span>" in response.content.decode()
 
 
 def test_overdue_stale_and_reversed_now_equal_direct_queries(client, generated):
@@ -122,7 +130,10 @@ def test_overdue_stale_and_reversed_now_equal_direct_queries(client, generated):
     assert context["overdue"]["count"] == len(overdue)
     assert context["stale"]["count"] == len(stale)
     assert context["reversed"]["count"] == len(reversed_)
-    assert len(context["stale"]["rows"]) == min(10, len(stale))
+    # What has waited longest first, as the list behind the card's link sorts them.
+    longest = sorted(stale, key=lambda r: (r.updated_at, r.pk))
+    assert [r.pk for r in context["stale"]["rows"]] == [r.pk for r in longest[:10]]
+    assert "sort=unchanged" in context["stale"]["url"]
 
 
 @pytest.mark.parametrize("days_ago", [None, 200])

@@ -361,7 +361,7 @@ def test_the_overdue_and_stale_filters_as_of_a_date_equal_a_replay(generated, da
         assert set(chosen.values_list("pk", flat=True)) == rows, name
 
 
-@pytest.mark.parametrize("sort", ["status", "review", "changed"])
+@pytest.mark.parametrize("sort", ["status", "review", "changed", "unchanged"])
 def test_the_list_as_of_a_date_sorts_by_the_values_then(client, generated, sort):
     """The list shows each row's state then, so it sorts by it too, across pages (the
     page's first row is read back with the values then) and back again."""
@@ -384,7 +384,7 @@ def test_the_list_as_of_a_date_sorts_by_the_values_then(client, generated, sort)
                 return (review == "", review, *tail)  # no date: last
             return (replay_last_change(r, moment) if then else r.updated_at, r.pk)
 
-        return [r.pk for r in sorted(rows, key=key, reverse=sort == "changed")]
+        return [r.pk for r in sorted(rows, key=key, reverse=sort == "changed")]  # newest first
 
     url = f"{reverse('recommendation_list')}?as_of={day.isoformat()}&sort={sort}"
     ids = list_all_ids(client, url)

@@ -113,6 +113,7 @@ def listed(client, **params) -> list[str]:
         ({"sort": "status"}, "afcbed"),
         ({"sort": "review"}, "dbfcae"),
         ({"sort": "changed"}, "eabcdf"),
+        ({"sort": "unchanged"}, "fdcbae"),
     ],
 )
 def test_each_filter_search_and_sort_returns_exactly_the_matching_rows(
