@@ -235,6 +235,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip"
+AXES_USERNAME_CALLABLE = "tracker.security.throttled_username"
 AXES_RESET_ON_SUCCESS = True
 # Successful logins go to the tracker.security log, not to a table that only grows.
 AXES_DISABLE_ACCESS_LOG = True

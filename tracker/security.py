@@ -73,6 +73,19 @@ def client_ip(request: HttpRequest) -> str | None:
     return _address(forwarded[-proxies]) or remote
 
 
+def throttled_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username django-axes counts a login's failures under (``AXES_USERNAME_CALLABLE``):
+    the one given, cut to the length of axes' column. A longer one (no account has one: a
+    username holds 150 characters) made the failure's INSERT fail on PostgreSQL, a 500."""
+    from axes.models import AccessAttempt  # not at import: the settings name this module
+
+    field = settings.AXES_USERNAME_FORM_FIELD
+    username = (credentials or getattr(request, "data", request.POST)).get(field)
+    if not isinstance(username, str):
+        return username
+    return username[: AccessAttempt._meta.get_field("username").max_length]
+
+
 class LoginThrottleBackend(AxesStandaloneBackend):
     """django-axes' lockout check, first in AUTHENTICATION_BACKENDS.
 
