@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
@@ -77,8 +78,6 @@ def throttled_username(request: HttpRequest, credentials: dict | None = None) ->
     """The username django-axes counts a login's failures under (``AXES_USERNAME_CALLABLE``):
     the one given, cut to the length of axes' column. A longer one (no account has one: a
     username holds 150 characters) made the failure's INSERT fail on PostgreSQL, a 500."""
-    from axes.models import AccessAttempt  # not at import: the settings name this module
-
     field = settings.AXES_USERNAME_FORM_FIELD
     username = (credentials or getattr(request, "data", request.POST)).get(field)
     if not isinstance(username, str):
