@@ -45,9 +45,9 @@ SORTS = {
         ],
     ),
     "changed": ("Last change", [Key("updated_at", descending=True), Key("id", descending=True)]),
-    # What has waited longest first: the order a reviewer reads stale items in.
-    "unchanged": ("Longest unchanged", [Key("updated_at"), Key("id")]),
 }
+# What has waited longest first, the order a reviewer reads stale items in: the reverse.
+SORTS["unchanged"] = ("Longest unchanged", [key.reversed() for key in SORTS["changed"][1]])
 # The same sorts in a list "as of" a date, by the values then, which the list shows: the
 # first key is an annotation (``RecommendationFilter.annotations``), worked out for every
 # matching row before the page is known. The number sort does not change with time.
@@ -55,8 +55,8 @@ AS_OF_SORTS = {
     "status": [Key("status_order_then"), *SORTS["status"][1][1:]],
     "review": [Key("review_then", nulls_last=True), *SORTS["review"][1][1:]],
     "changed": [Key("changed_then", descending=True), Key("id", descending=True)],
-    "unchanged": [Key("changed_then"), Key("id")],
 }
+AS_OF_SORTS["unchanged"] = [key.reversed() for key in AS_OF_SORTS["changed"]]
 # The same expressions as the indexes of migration tracker/0006, so PostgreSQL uses them.
 SEARCH_CONFIG = "english"
 RECOMMENDATION_VECTOR = SearchVector("title", "text", config=SEARCH_CONFIG)
